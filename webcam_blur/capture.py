@@ -1,0 +1,123 @@
+"""Frame sources: a webcam, or a video file / stream URL standing in for one."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import WebcamBlurError
+
+log = logging.getLogger(__name__)
+
+LOST_AFTER_FAILED_READS = 10
+
+
+class CameraSource:
+    """A webcam by index (``0``) or device path (``/dev/video2``), opened at the requested mode."""
+
+    live = True
+
+    def __init__(
+        self,
+        camera: str,
+        width: int | None = None,
+        height: int | None = None,
+        fps: float | None = None,
+        mjpeg: bool = False,
+    ) -> None:
+        self.name = camera
+        target: int | str = int(camera) if camera.isdigit() else camera
+        backend = cv2.CAP_V4L2 if platform.system() == "Linux" else cv2.CAP_ANY
+        self._capture = cv2.VideoCapture(target, backend)
+        if not self._capture.isOpened():
+            tried = f"/dev/video{target}" if isinstance(target, int) and platform.system() == "Linux" else camera
+            found = ", ".join(str(i) for i in list_cameras()) or "none"
+            raise WebcamBlurError(
+                f"no camera could be opened at {camera!r} (tried {tried}); cameras found: {found}; "
+                "use --camera N, or --input FILE for a video"
+            )
+        if mjpeg:
+            self._capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        if width and height:
+            self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        if fps:
+            self._capture.set(cv2.CAP_PROP_FPS, fps)
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or fps or 30.0
+        self.size = _frame_size(self._capture)
+        if width and height and self.size != (width, height):
+            log.warning("camera %s gave %dx%d instead of the requested %dx%d", camera, *self.size, width, height)
+
+    def read(self) -> np.ndarray:
+        """The next frame; a camera never ends, so failing reads mean it was lost."""
+        for _ in range(LOST_AFTER_FAILED_READS):
+            ok, frame = self._capture.read()
+            if ok and frame is not None and frame.size:
+                return frame
+            time.sleep(0.05)
+        raise WebcamBlurError(f"camera {self.name} stopped delivering frames (unplugged or taken by another app?)")
+
+    def release(self) -> None:
+        self._capture.release()
+
+
+class VideoSource:
+    """A video file or stream URL. ``paced``: deliver frames at the file's rate, like a camera."""
+
+    def __init__(self, path: str, paced: bool = True) -> None:
+        self.name = path
+        if "://" not in path and not Path(path).is_file():
+            raise WebcamBlurError(f"input video not found: {path}")
+        self._capture = cv2.VideoCapture(path)
+        if not self._capture.isOpened():
+            raise WebcamBlurError(f"cannot open {path} as a video (unsupported format or corrupt file)")
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+        if not 1 <= self.fps <= 240:
+            self.fps = 30.0
+        self.size = _frame_size(self._capture)
+        self.live = paced
+        self._next = None
+
+    def read(self) -> np.ndarray | None:
+        ok, frame = self._capture.read()
+        if not ok:
+            return None
+        if self.live:
+            now = time.perf_counter()
+            self._next = now if self._next is None else self._next + 1.0 / self.fps
+            if self._next > now:
+                time.sleep(self._next - now)
+            else:
+                self._next = max(self._next, now - 1.0 / self.fps)
+        return frame
+
+    def release(self) -> None:
+        self._capture.release()
+
+
+def _frame_size(capture: cv2.VideoCapture) -> tuple[int, int]:
+    return int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+
+
+def list_cameras(max_index: int = 10) -> list[str]:
+    """Cameras that open, as ``index: WIDTHxHEIGHT``; on Linux only existing /dev/video* are probed."""
+    if platform.system() == "Linux":
+        indices = sorted(
+            int(name[5:]) for name in os.listdir("/dev") if name.startswith("video") and name[5:].isdigit()
+        )
+        backend = cv2.CAP_V4L2
+    else:
+        indices, backend = list(range(max_index)), cv2.CAP_ANY
+    found = []
+    for index in indices:
+        capture = cv2.VideoCapture(index, backend)
+        if capture.isOpened():
+            found.append("{}: {}x{}".format(index, *_frame_size(capture)))
+        capture.release()
+    return found

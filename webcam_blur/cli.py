@@ -1,0 +1,292 @@
+"""The ``webcam-blur`` command: live mode (default) and ``photo`` mode."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from . import __version__
+from .errors import WebcamBlurError
+from .settings import Settings
+
+log = logging.getLogger("webcam_blur")
+
+LIVE_EXAMPLES = """\
+examples:
+  webcam-blur                                   blur camera 0 into the "webcam-blur" virtual camera
+  webcam-blur --camera /dev/video2 --blur 80    another camera, stronger blur
+  webcam-blur --input talk.mp4 --output out.mp4 --every-frame --no-preview --no-vcam
+  webcam-blur photo me.jpg -o portrait.jpg      portrait-mode blur of one photo (see: webcam-blur photo --help)
+
+preview keys: q or Esc quit, b blur on/off, + / - blur strength, m show the mask.
+Linux needs v4l2loopback for the virtual camera:
+  sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="webcam-blur"
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad flags in one line instead of a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind, low=None, high=None, what="value"):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if value != value or (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{what} must be {bounds}, not {text}")
+        return value
+
+    return parse
+
+
+def _add_model_flags(parser: argparse.ArgumentParser, runtime_default: str) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--weights",
+        type=Path,
+        metavar="PATH",
+        help="weights file: the DeepLab .tflite, a cached Keras .weights.h5, or a reference DeepLabv3+ .h5 "
+        "(default: the official PASCAL VOC network, downloaded once into ~/.keras/webcam-blur)",
+    )
+    group.add_argument(
+        "--backbone",
+        choices=("mobilenetv2", "xception"),
+        default="mobilenetv2",
+        help="network backbone; xception is far slower and downloads the reference project's weights "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--model-size",
+        type=_number(int, 64, 2048, "--model-size"),
+        default=512,
+        metavar="N",
+        help="side of the square the frame is letterboxed into; smaller is faster and coarser (default: %(default)s)",
+    )
+    group.add_argument(
+        "--runtime",
+        choices=("lite", "keras"),
+        default=runtime_default,
+        help="lite: a LiteRT export of the Keras model run by XNNPACK (fast, built once and cached); "
+        "keras: TensorFlow directly (default: %(default)s)",
+    )
+    group.add_argument(
+        "--threads",
+        type=_number(int, 1, 256, "--threads"),
+        metavar="N",
+        help="CPU threads for inference (default: all cores)",
+    )
+    parser.add_argument(
+        "--blur",
+        type=_number(float, 0, 100, "--blur"),
+        default=60.0,
+        metavar="0-100",
+        help="background blur strength, relative to the frame size; 0 turns blurring off (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="how much to log on stderr (default: %(default)s)",
+    )
+
+
+def live_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="webcam-blur",
+        description="Blur the background of your webcam in real time with DeepLabv3+, "
+        "and send the result to a virtual camera that Teams, Zoom or Meet can select.",
+        epilog=LIVE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    source = parser.add_argument_group("source")
+    source.add_argument("--camera", default="0", metavar="N|PATH", help="camera index or device path (default: 0)")
+    source.add_argument(
+        "--input", metavar="FILE|URL", help="read a video file or stream instead of a camera (played at its own rate)"
+    )
+    source.add_argument("--width", type=_number(int, 16, 7680, "--width"), default=1280, help="capture width (default: %(default)s)")
+    source.add_argument("--height", type=_number(int, 16, 4320, "--height"), default=720, help="capture height (default: %(default)s)")
+    source.add_argument("--fps", type=_number(float, 1, 240, "--fps"), default=30.0, help="capture and virtual camera frame rate (default: %(default)g)")
+    source.add_argument("--mjpeg", action="store_true", help="ask the camera for MJPEG, which many USB cameras need for 720p at 30 fps")
+    source.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="segment every frame in order instead of always the newest one (for files: no frame is skipped)",
+    )
+    source.add_argument("--list-cameras", action="store_true", help="list the cameras that can be opened and exit")
+    sinks = parser.add_argument_group("output")
+    sinks.add_argument("--no-preview", dest="preview", action="store_false", help="do not open the preview window")
+    sinks.add_argument("--no-vcam", dest="vcam", action="store_false", help="do not send to a virtual camera")
+    sinks.add_argument("--vcam-device", metavar="DEVICE", help="virtual camera device, e.g. /dev/video10 (default: the first free one)")
+    sinks.add_argument(
+        "--vcam-backend", metavar="NAME", help="pyvirtualcam backend: v4l2loopback, obs, unitycapture (default: the platform's)"
+    )
+    sinks.add_argument("--output", type=Path, metavar="FILE", help="also write the result to a video file (.mp4 or .avi)")
+    _add_model_flags(parser, runtime_default="lite")
+    return parser
+
+
+def photo_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="webcam-blur photo",
+        description="Portrait mode for one photo: the person stays sharp, the background is blurred.",
+    )
+    parser.add_argument("image", type=Path, metavar="IN", help="the photo to process (any format OpenCV reads)")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="where to write the result (.png, .jpg, ...)")
+    parser.add_argument("--save-mask", type=Path, metavar="MASK.png", help="also write the person mask (white = person)")
+    _add_model_flags(parser, runtime_default="keras")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    photo = bool(argv) and argv[0] == "photo"
+    args = (photo_parser() if photo else live_parser()).parse_args(argv[1:] if photo else argv)
+    _configure_logging(args.log_level)
+    try:
+        return run_photo(args) if photo else run_live(args)
+    except WebcamBlurError as e:
+        print(f"webcam-blur: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("webcam-blur: interrupted", file=sys.stderr)
+        return 130
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(format="webcam-blur: %(message)s", level=level.upper())
+    if level != "debug":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        logging.getLogger("absl").setLevel(logging.ERROR)
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced(silence: bool):
+    """TensorFlow's C++ start-up chatter ignores TF_CPP_MIN_LOG_LEVEL; hide it from users."""
+    if not silence:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _load_segmenter(settings: Settings):
+    with _native_stderr_silenced(log.getEffectiveLevel() > logging.DEBUG):
+        import tensorflow  # noqa: F401 - imported here only to start it quietly
+
+    from .segmenter import PersonSegmenter
+
+    return PersonSegmenter.load(
+        settings.weights, settings.backbone, settings.model_size, settings.runtime, settings.threads
+    )
+
+
+def run_photo(args) -> int:
+    import cv2
+
+    from .compositor import Compositor
+    from .frames import as_bgr
+
+    if not args.image.is_file():
+        raise WebcamBlurError(f"input image not found: {args.image}")
+    image = cv2.imread(str(args.image), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise WebcamBlurError(f"cannot read {args.image} as an image")
+    image = as_bgr(image)
+    for target in (args.output, args.save_mask):
+        if target is not None and not target.parent.is_dir():
+            raise WebcamBlurError(f"cannot write {target}: folder {target.parent} does not exist")
+    segmentation = _load_segmenter(settings_from_args(args)).segment(image)
+    result = Compositor(args.blur).compose(image, segmentation.mask)
+    _write_image(args.output, result)
+    if args.save_mask:
+        _write_image(args.save_mask, segmentation.mask)
+    log.info("wrote %s (person: %.0f%% of the photo)", args.output, 100 * (segmentation.mask > 0).mean())
+    return 0
+
+
+def _write_image(path: Path, image) -> None:
+    import cv2
+
+    try:
+        ok = cv2.imwrite(str(path), image)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise WebcamBlurError(f"cannot write {path} (use a .png or .jpg name in a writable folder)")
+
+
+def run_live(args) -> int:
+    from .capture import CameraSource, VideoSource, list_cameras
+
+    if args.list_cameras:
+        cameras = list_cameras()
+        print("\n".join(cameras) if cameras else "no cameras found")
+        return 0
+    settings = settings_from_args(args)
+    if settings.input:
+        source = VideoSource(settings.input, paced=not settings.every_frame)
+    else:
+        source = CameraSource(settings.camera, settings.width, settings.height, settings.fps, settings.mjpeg)
+    try:
+        return _run_pipeline(settings, source, args.vcam_backend)
+    finally:
+        source.release()
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings(**{f.name: getattr(args, f.name) for f in fields(Settings) if hasattr(args, f.name)})
+
+
+def _run_pipeline(settings: Settings, source, vcam_backend: str | None) -> int:
+    from .compositor import Compositor
+    from .pipeline import Pipeline
+    from .sinks import PreviewWindow, VideoFileSink, VirtualCameraSink
+
+    sinks = []
+    try:
+        if settings.vcam:
+            vcam = VirtualCameraSink(source.fps if settings.input else settings.fps, settings.vcam_device, vcam_backend)
+            vcam.open(*source.size)  # fail now, not after the model has loaded
+            sinks.append(vcam)
+        if settings.output:
+            sinks.append(VideoFileSink(settings.output, source.fps))
+        segmenter = _load_segmenter(settings)
+        preview = PreviewWindow() if settings.preview else None
+    except BaseException:
+        for sink in sinks:
+            sink.close()
+        raise
+    pipeline = Pipeline(source, segmenter, Compositor(settings.blur), sinks, preview, settings.every_frame)
+    previous = {sig: signal.signal(sig, lambda *_: pipeline.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        pipeline.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""The one exception type the command line turns into a one-line message."""
+
+
+class WebcamBlurError(Exception):
+    """A problem the user can fix; its message says how, in one line."""

@@ -1,0 +1,287 @@
+"""The running app: a capture thread, an inference thread and the output loop, and nothing else.
+
+Live sources never queue: the capture thread keeps only the newest frame, the inference thread
+always segments the newest frame, and the output loop composes every captured frame with the
+newest mask. A slow model therefore lowers the mask refresh rate, never the output frame rate,
+and latency cannot grow. ``every_frame`` instead segments each frame in order (for files).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .errors import WebcamBlurError
+from .frames import as_bgr
+
+log = logging.getLogger(__name__)
+
+JOIN_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """A frame and when it was captured (``time.perf_counter``)."""
+
+    seq: int
+    captured: float
+    frame: np.ndarray
+
+
+class Latest:
+    """A one-slot mailbox: writers replace the value, readers wait for one newer than theirs."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._seq = 0
+        self._value = None
+        self.closed = False
+
+    def put(self, value) -> None:
+        with self._cond:
+            self._seq += 1
+            self._value = value
+            self._cond.notify_all()
+
+    def newer_than(self, seq: int, timeout: float):
+        """``(seq, value)`` once something newer than ``seq`` is there; None on timeout or close."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._seq > seq or self.closed, timeout)
+            return (self._seq, self._value) if self._seq > seq else None
+
+    def peek(self):
+        with self._cond:
+            return self._value
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+@dataclass
+class Stats:
+    """Counters and recent per-frame timings (bounded, so hours of running cost no memory)."""
+
+    started: float = field(default_factory=time.perf_counter)
+    frames_in: int = 0
+    frames_out: int = 0
+    masks: int = 0
+    inference_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
+    compose_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
+    latency_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
+    mask_age_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
+
+    def summary(self) -> str:
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        median = lambda xs: float(np.median(xs)) if xs else float("nan")  # noqa: E731
+        return (
+            f"{self.frames_out} frames out, {self.frames_out / elapsed:.1f} fps, mask {self.masks / elapsed:.1f} Hz, "
+            f"inference {median(self.inference_ms):.0f} ms, compose {median(self.compose_ms):.1f} ms, "
+            f"latency {median(self.latency_ms):.0f} ms"
+        )
+
+
+class Pipeline:
+    """Runs ``source`` through ``segmenter`` and ``compositor`` into ``sinks`` until stopped or the input ends."""
+
+    def __init__(self, source, segmenter, compositor, sinks=(), preview=None, every_frame: bool = False) -> None:
+        self.source = source
+        self.segmenter = segmenter
+        self.compositor = compositor
+        self.sinks = list(sinks)
+        self.preview = preview
+        self.every_frame = every_frame
+        self.stats = Stats()
+        self.show_mask = False
+        self.blur_enabled = True
+        self._stop = threading.Event()
+        self._errors: list[BaseException] = []
+        self._frames = Latest()
+        self._masks = Latest()
+        self._ordered: queue.Queue = queue.Queue(maxsize=8)
+        self._threads: list[threading.Thread] = []
+
+    def stop(self) -> None:
+        """Ask every thread to finish; safe from signal handlers and other threads."""
+        self._stop.set()
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        return list(self._threads)
+
+    def run(self) -> Stats:
+        """Block until ``q``, ``stop()`` or the end of the input; re-raise a worker's failure."""
+        self._start("capture", self._capture_loop)
+        if not self.every_frame:
+            self._start("inference", self._inference_loop)
+        try:
+            if self.every_frame:
+                self._ordered_output_loop()
+            else:
+                self._live_output_loop()
+        except BaseException as e:  # noqa: BLE001 - reported below after a clean shutdown
+            self._errors.append(e)
+        finally:
+            self._shutdown()
+        if self._errors:
+            error = self._errors[0]
+            if isinstance(error, WebcamBlurError):
+                raise error
+            raise WebcamBlurError(f"stopped after an internal error: {type(error).__name__}: {error}") from error
+        log.info("%s", self.stats.summary())
+        return self.stats
+
+    # threads -----------------------------------------------------------------------------
+
+    def _start(self, name: str, target) -> None:
+        def guarded() -> None:
+            try:
+                target()
+            except BaseException as e:  # noqa: BLE001 - any failure stops the whole app
+                log.debug("%s thread failed", name, exc_info=True)
+                self._errors.append(e)
+                self._stop.set()
+
+        thread = threading.Thread(target=guarded, name=f"webcam-blur-{name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _capture_loop(self) -> None:
+        seq = 0
+        try:
+            while not self._stop.is_set():
+                frame = self.source.read()
+                if frame is None:
+                    break  # end of input; a lost camera raises instead
+                seq += 1
+                self.stats.frames_in += 1
+                item = Stamped(seq, time.perf_counter(), as_bgr(frame))
+                if self.every_frame:
+                    self._put_ordered(item)
+                else:
+                    self._frames.put(item)
+        finally:
+            self._frames.close()
+            if self.every_frame:
+                self._put_ordered(None)
+
+    def _put_ordered(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._ordered.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _inference_loop(self) -> None:
+        seen = 0
+        while not self._stop.is_set():
+            newest = self._frames.newer_than(seen, timeout=0.1)
+            if newest is None:
+                if self._frames.closed:
+                    return
+                continue
+            seen, item = newest
+            self._masks.put((item, self._segment(item.frame)))
+
+    def _segment(self, frame: np.ndarray) -> np.ndarray:
+        started = time.perf_counter()
+        mask = self.segmenter.segment(frame).mask
+        self.stats.inference_ms.append((time.perf_counter() - started) * 1000)
+        self.stats.masks += 1
+        return mask
+
+    # output ------------------------------------------------------------------------------
+
+    def _live_output_loop(self) -> None:
+        seen = 0
+        while not self._stop.is_set():
+            self._poll_preview()
+            newest = self._frames.newer_than(seen, timeout=0.005 if self.preview else 0.1)
+            if newest is None:
+                if self._frames.closed and self._masks_done():
+                    return
+                continue
+            seen, item = newest
+            masked = self._masks.peek()
+            if masked is None:
+                continue  # never show an unblurred background before the first mask
+            mask_item, mask = masked
+            self._emit(item, mask, mask_item.captured)
+
+    def _masks_done(self) -> bool:
+        return not any(t.is_alive() for t in self._threads if t.name.endswith("inference"))
+
+    def _ordered_output_loop(self) -> None:
+        while not self._stop.is_set():
+            self._poll_preview()
+            try:
+                item = self._ordered.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            self._emit(item, self._segment(item.frame), item.captured)
+
+    def _emit(self, item: Stamped, mask: np.ndarray, mask_captured: float) -> None:
+        started = time.perf_counter()
+        frame = item.frame
+        if mask.shape != frame.shape[:2]:
+            mask = cv2.resize(mask, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
+        if self.show_mask:
+            out = cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
+        elif self.blur_enabled:
+            out = self.compositor.compose(frame, mask)
+        else:
+            out = frame
+        done = time.perf_counter()
+        self.stats.compose_ms.append((done - started) * 1000)
+        for sink in self.sinks:
+            sink.send(out)
+        if self.preview is not None:
+            self.preview.send(out)
+        self.stats.frames_out += 1
+        self.stats.latency_ms.append((time.perf_counter() - item.captured) * 1000)
+        self.stats.mask_age_ms.append((done - mask_captured) * 1000)
+
+    def _poll_preview(self) -> None:
+        if self.preview is None:
+            return
+        key = self.preview.poll()
+        if key is None:
+            return
+        if key in (ord("q"), ord("Q"), 27):
+            self.stop()
+        elif key == ord("b"):
+            self.blur_enabled = not self.blur_enabled
+        elif key == ord("m"):
+            self.show_mask = not self.show_mask
+        elif key in (ord("+"), ord("=")):
+            self.compositor.blur = min(100.0, self.compositor.blur + 10)
+        elif key in (ord("-"), ord("_")):
+            self.compositor.blur = max(0.0, self.compositor.blur - 10)
+
+    def _shutdown(self) -> None:
+        self._stop.set()
+        self._frames.close()
+        deadline = time.perf_counter() + JOIN_TIMEOUT
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.perf_counter()))
+        for closeable in [self.source.release, *(s.close for s in self.sinks)] + (
+            [self.preview.close] if self.preview is not None else []
+        ):
+            try:
+                closeable()
+            except Exception:  # noqa: BLE001 - closing must reach every resource
+                log.debug("error while closing", exc_info=True)
+        stuck = [t.name for t in self._threads if t.is_alive()]
+        if stuck:
+            log.warning("threads still running after %.1f s: %s", JOIN_TIMEOUT, ", ".join(stuck))

@@ -1,0 +1,73 @@
+"""Ways to run the Keras model: plain TensorFlow, or a LiteRT export of it for speed.
+
+The Keras model stays the single source of truth; the LiteRT flatbuffer is derived from it at
+load time (a float32, batch-1 export that XNNPACK runs ~3x faster than ``tf.function`` on a
+laptop CPU) and cached on disk, keyed by a hash of the weights and the input size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+RUNTIMES = ("lite", "keras")
+
+
+class KerasRuntime:
+    """The model itself under ``tf.function``: slower, but no export step."""
+
+    def __init__(self, model) -> None:
+        import tensorflow as tf
+
+        self.input_size = model.input_shape[1]
+        self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self._fn(batch).numpy()
+
+
+class LiteRuntime:
+    """A LiteRT export of the model, run by the XNNPACK delegate on ``threads`` cores."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(str(path), num_threads=threads or os.cpu_count() or 1)
+        self._interpreter.allocate_tensors()
+        inp = self._interpreter.get_input_details()[0]
+        self._input = inp["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self.input_size = int(inp["shape"][1])
+
+    @classmethod
+    def from_model(cls, model, cache: Path, threads: int | None = None) -> "LiteRuntime":
+        path = cache / f"runtime-{weights_digest(model)[:16]}-{model.input_shape[1]}.tflite"
+        if not path.exists():
+            import keras
+
+            log.info("building the LiteRT runtime for %dx%d (once per weights and size)", *model.input_shape[1:3])
+            cache.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial.tflite")
+            spec = keras.InputSpec(shape=(1, *model.input_shape[1:]), dtype="float32")
+            model.export(str(partial), format="litert", input_signature=[spec], verbose=False)
+            partial.replace(path)
+        return cls(path, threads)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self._interpreter.set_tensor(self._input, batch)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output)
+
+
+def weights_digest(model) -> str:
+    """Identify a model's weights by content, whatever file they came from."""
+    digest = hashlib.sha256(model.name.encode())
+    for w in model.weights:
+        digest.update(np.ascontiguousarray(w.numpy()).tobytes())
+    return digest.hexdigest()

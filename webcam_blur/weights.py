@@ -1,0 +1,232 @@
+"""Where the network's weights come from, and how each kind of file gets into the Keras model.
+
+The default source is the official DeepLabV3-MobileNetV2 PASCAL VOC network, published only as
+a uint8 TFLite file. We download it once, dequantize it into our Keras model and cache that as a
+Keras weights file, so the Keras model stays the single source of truth and later starts are fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import WebcamBlurError
+
+log = logging.getLogger(__name__)
+
+TFLITE_MAGIC = b"TFL3"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """A published weights file: where it lives and what it must hash to (None: record on first use)."""
+
+    filename: str
+    url: str
+    sha256: str | None
+
+
+SOURCES = {
+    "mobilenetv2": WeightsSource(
+        "deeplabv3_mnv2_pascal_quant.tflite",
+        "https://raw.githubusercontent.com/google-coral/test_data/"
+        "104342d2d3480b3e66203073dac24f4e2dbb4c41/deeplabv3_mnv2_pascal_quant.tflite",
+        "350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398",
+    ),
+    "xception": WeightsSource(
+        "deeplabv3_xception_tf_dim_ordering_tf_kernels.h5",
+        "https://github.com/bonlime/keras-deeplab-v3-plus/releases/download/1.1/"
+        "deeplabv3_xception_tf_dim_ordering_tf_kernels.h5",
+        None,
+    ),
+}
+
+
+def cache_dir() -> Path:
+    """Downloaded and converted weights live here (``$WEBCAM_BLUR_CACHE`` overrides)."""
+    override = os.environ.get("WEBCAM_BLUR_CACHE")
+    if override:
+        return Path(override).expanduser()
+    keras_home = os.environ.get("KERAS_HOME", str(Path.home() / ".keras"))
+    return Path(keras_home).expanduser() / "webcam-blur"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def weights_kind(path: Path) -> str:
+    """'tflite', 'keras' (our ``.weights.h5``) or 'legacy-h5' (the reference project's files)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        raise WebcamBlurError(f"cannot read weights file {path}: {e.strerror}") from None
+    if head[4:8] == TFLITE_MAGIC:
+        return "tflite"
+    if head == HDF5_MAGIC:
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as f:
+                if "layer_names" in f.attrs or "model_weights" in f:
+                    return "legacy-h5"
+                if "layers" in f or "_layer_checkpoint_dependencies" in f:
+                    return "keras"
+        except OSError:
+            pass
+        raise WebcamBlurError(f"{path} is an HDF5 file but holds no Keras weights (truncated or corrupt?)")
+    raise WebcamBlurError(
+        f"{path} is not a weights file: expected a DeepLab .tflite, a Keras .weights.h5 or a reference .h5"
+    )
+
+
+def fetch(backbone: str) -> Path:
+    """Return the published weights for ``backbone``, downloading them once with a hash check."""
+    import keras
+
+    source = SOURCES[backbone]
+    target = cache_dir() / source.filename
+    if not target.exists():
+        log.info("downloading %s weights from %s", backbone, source.url)
+    try:
+        path = Path(
+            keras.utils.get_file(
+                source.filename,
+                source.url,
+                file_hash=source.sha256,
+                hash_algorithm="sha256",
+                cache_dir=str(cache_dir()),
+                cache_subdir=".",
+            )
+        )
+    except Exception as e:  # noqa: BLE001 - get_file raises bare Exception on network errors
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise WebcamBlurError(
+            f"could not download the {backbone} weights ({reason}); download {source.url} "
+            f"and put it at {target}, or pass --weights PATH"
+        ) from None
+    if source.sha256 is None:
+        _check_recorded_hash(path)
+    return path
+
+
+def _check_recorded_hash(path: Path) -> None:
+    """For files without a published hash: record it the first time, insist on it afterwards."""
+    record = path.with_name(path.name + ".sha256")
+    digest = sha256_of(path)
+    if not record.exists():
+        record.write_text(digest + "\n")
+        return
+    if record.read_text().strip() != digest:
+        raise WebcamBlurError(
+            f"{path} changed since it was first downloaded (SHA-256 mismatch); delete it to fetch it again"
+        )
+
+
+def load_into(model, path: Path | None, backbone: str) -> None:
+    """Load weights from ``path`` (or the published default) into ``model``, converting as needed."""
+    path = Path(path) if path is not None else fetch(backbone)
+    if not path.is_file():
+        raise WebcamBlurError(f"weights file not found: {path}")
+    kind = weights_kind(path)
+    try:
+        if kind == "keras":
+            model.load_weights(str(path))
+        elif kind == "legacy-h5":
+            model.load_weights(str(path), by_name=True)
+        else:
+            if backbone != "mobilenetv2":
+                raise WebcamBlurError(f"{path} is a MobileNetV2 TFLite file; it cannot load into {backbone}")
+            _load_tflite_cached(model, path)
+    except WebcamBlurError:
+        raise
+    except Exception as e:  # noqa: BLE001 - Keras raises many types for mismatching files
+        raise WebcamBlurError(f"{path} does not fit the {backbone} DeepLabv3+ model: {_first_line(e)}") from None
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _load_tflite_cached(model, path: Path) -> None:
+    cached = cache_dir() / f"converted-{sha256_of(path)[:16]}-{model.name}.weights.h5"
+    if cached.exists():
+        try:
+            model.load_weights(str(cached))
+            return
+        except Exception:  # noqa: BLE001 - a broken cache is rebuilt, never fatal
+            log.warning("cached conversion %s is unreadable; converting again", cached)
+    for layer_name, values in tflite_weights(path).items():
+        model.get_layer(layer_name).set_weights(values)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(cached.name.replace(".weights.h5", ".partial.weights.h5"))
+        model.save_weights(str(tmp))
+        tmp.replace(cached)
+    except OSError as e:
+        log.warning("could not cache converted weights at %s: %s", cached, e)
+
+
+def tflite_weights(path: Path) -> dict[str, list[np.ndarray]]:
+    """Dequantize an official DeepLab MobileNetV2 TFLite file into reference-layer weights.
+
+    Every conv in the file has BatchNorm folded in: the following BN layer gets ``beta`` = the
+    folded bias and the identity for the rest, so the model still loads unfolded reference files.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interpreter = Interpreter(str(path))
+        tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+        ops = interpreter._get_ops_details()  # the only API that exposes op inputs
+    except (ValueError, RuntimeError) as e:
+        raise WebcamBlurError(f"{path} is not a readable TFLite model: {_first_line(e)}") from None
+
+    def dequantized(index: int) -> np.ndarray:
+        detail = tensors[index]
+        q = detail["quantization_parameters"]
+        raw = interpreter.get_tensor(index).astype(np.float32)
+        if len(q["scales"]) != 1:
+            raise WebcamBlurError(f"{path}: expected per-tensor quantization, found {len(q['scales'])} scales")
+        return (raw - float(q["zero_points"][0])) * float(q["scales"][0])
+
+    result: dict[str, list[np.ndarray]] = {}
+    for op in ops:
+        if op["op_name"] not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            continue
+        _, weight_index, bias_index = (int(i) for i in op["inputs"][:3])
+        layer = _reference_layer_name(tensors[weight_index]["name"])
+        kernel = dequantized(weight_index).transpose(1, 2, 3, 0)  # (O,H,W,I) / (1,H,W,C) -> Keras
+        bias = dequantized(bias_index)
+        if layer == "logits_semantic":
+            result[layer] = [kernel, bias]
+            continue
+        result[layer] = [kernel]
+        epsilon = 1e-3 if layer.startswith(("Conv", "expanded_conv")) else 1e-5
+        ones = np.ones_like(bias)
+        result[layer + "_BN"] = [ones, bias, np.zeros_like(bias), ones - epsilon]
+    if "logits_semantic" not in result or len(result) != 109:
+        raise WebcamBlurError(
+            f"{path} is not the DeepLabV3-MobileNetV2 PASCAL VOC network ({len(result)} of 109 layers found)"
+        )
+    return result
+
+
+def _reference_layer_name(tensor_name: str) -> str:
+    """``MobilenetV2/expanded_conv_3/expand/Conv2D_Fold;...`` -> ``expanded_conv_3_expand``."""
+    parts = tensor_name.split(";")[0].split("/")
+    if parts[0] == "MobilenetV2":
+        parts = parts[1:]
+    return "_".join(parts[:-1])
