@@ -169,6 +169,7 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(format="webcam-blur: %(message)s", level=level.upper())
     if level != "debug":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # our own messages say what failed
         logging.getLogger("absl").setLevel(logging.ERROR)
         logging.getLogger("tensorflow").setLevel(logging.ERROR)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -52,9 +53,14 @@ class Letterbox:
         )
 
     def unplace(self, grid_map: np.ndarray, stride: float = 1.0) -> np.ndarray:
-        """Crop the padding away and resample a (low-resolution) map to the frame's size, bilinearly."""
+        """Crop the padding away and resample a (low-resolution) map to the frame's size, bilinearly.
+
+        Cells past the content are cut off first, so frame edges replicate content, never padding.
+        """
+        rows = min(grid_map.shape[0], math.ceil((self.content_height - 1) / stride) + 1)
+        cols = min(grid_map.shape[1], math.ceil((self.content_width - 1) / stride) + 1)
         return cv2.warpAffine(
-            grid_map,
+            grid_map[:rows, :cols],
             self.frame_to_grid(stride),
             (self.frame_width, self.frame_height),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,

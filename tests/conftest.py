@@ -1,0 +1,90 @@
+"""Shared fixtures. The real-path tests read ../shared (or $WEBCAM_BLUR_SHARED): skipped where it is
+absent, but under CI (CI=true) a missing ../shared is a failure, never a skip."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# One weights/runtime cache for the whole run, shared with the app processes the tests start.
+os.environ.setdefault("WEBCAM_BLUR_CACHE", tempfile.mkdtemp(prefix="webcam-blur-test-cache-"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+PERSON_PHOTOS = ["grace_hopper.bmp", "squat.bmp", "face.jpg", "couple_walking.bmp", "kite_and_cold.jpg"]
+
+
+def _shared_dir() -> Path | None:
+    candidate = Path(os.environ.get("WEBCAM_BLUR_SHARED", ROOT.parent / "shared"))
+    return candidate if (candidate / "models").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    path = _shared_dir()
+    if path is None:
+        reason = "../shared (test weights, photos and videos) is not beside the repository"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason + "; under CI the real-path tests must run")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tflite_path(shared: Path) -> Path:
+    return shared / "models" / "deeplabv3_mnv2_pascal_quant.tflite"
+
+
+@pytest.fixture(scope="session")
+def photos(shared: Path) -> dict:
+    import cv2
+
+    return {name: cv2.imread(str(shared / "images" / name)) for name in PERSON_PHOTOS}
+
+
+@pytest.fixture(scope="session")
+def keras_model_513(tflite_path: Path):
+    from webcam_blur import weights
+    from webcam_blur.model import deeplabv3plus
+
+    model = deeplabv3plus(input_shape=(513, 513, 3))
+    weights.load_into(model, tflite_path, "mobilenetv2")
+    return model
+
+
+@pytest.fixture(scope="session")
+def segmenter(tflite_path: Path):
+    """The product's default: 512x512, LiteRT runtime."""
+    from webcam_blur.segmenter import PersonSegmenter
+
+    return PersonSegmenter.load(tflite_path, size=512, runtime="lite")
+
+
+@pytest.fixture(scope="session")
+def keras_segmenter(tflite_path: Path):
+    from webcam_blur.segmenter import PersonSegmenter
+
+    return PersonSegmenter.load(tflite_path, size=512, runtime="keras")
+
+
+@pytest.fixture(scope="session")
+def tflite_reference(tflite_path: Path):
+    """The TFLite file run by its own interpreter: person mask of a 513x513 RGB canvas."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(str(tflite_path))
+    interpreter.allocate_tensors()
+    inp = interpreter.get_input_details()[0]["index"]
+    out = interpreter.get_output_details()[0]["index"]
+
+    def person(rgb_513: np.ndarray) -> np.ndarray:
+        interpreter.set_tensor(inp, rgb_513[None])
+        interpreter.invoke()
+        return interpreter.get_tensor(out)[0] == 15
+
+    return person

@@ -1,0 +1,74 @@
+"""The command line: photo mode end to end, documented flags, one-line errors for bad input."""
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+from helpers import error_lines, run_app
+from webcam_blur.cli import live_parser, photo_parser
+
+
+def _sharpness(image, region):
+    return cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F)[region].var()
+
+
+def test_photo_keeps_the_face_and_blurs_the_flag(shared, tflite_path, tmp_path):
+    source = shared / "images" / "grace_hopper.bmp"
+    out, mask_path = tmp_path / "out.png", tmp_path / "mask.png"
+    result = run_app("photo", str(source), "-o", str(out), "--weights", str(tflite_path), "--save-mask", str(mask_path))
+    assert result.returncode == 0, result.stderr
+
+    original, blurred = cv2.imread(str(source)), cv2.imread(str(out))
+    mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+    assert blurred.shape == original.shape and mask.shape == original.shape[:2]
+    person = cv2.erode(mask, np.ones((25, 25), np.uint8)) > 0
+    background = cv2.dilate(mask, np.ones((25, 25), np.uint8)) == 0
+    face = np.s_[170:300, 200:320]  # Grace Hopper's face, well inside the person
+    assert person[face].all()
+    assert np.array_equal(blurred[face], original[face])
+    assert np.array_equal(blurred[person], original[person])
+    assert background.mean() > 0.15  # the flag and the wall
+    assert _sharpness(blurred, background) < 0.1 * _sharpness(original, background)
+
+
+@pytest.mark.parametrize("parser", [live_parser(), photo_parser()], ids=["live", "photo"])
+def test_help_documents_every_flag(parser):
+    text = parser.format_help()
+    for action in parser._actions:
+        for flag in action.option_strings:
+            assert flag in text
+        assert action.help, f"{action.option_strings or action.dest} has no help"
+
+
+def test_help_runs_without_loading_the_model():
+    for args in (["--help"], ["photo", "--help"]):
+        result = run_app(*args, timeout=60)
+        assert result.returncode == 0 and "usage:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["photo", "missing.jpg", "-o", "{tmp}/o.png"], "input image not found"),
+        (["photo", "{readme}", "-o", "{tmp}/o.png"], "cannot read .* as an image"),
+        (["photo", "{image}", "-o", "{tmp}/o.png", "--weights", "{readme}"], "not a weights file"),
+        (["photo", "{image}", "-o", "{tmp}/o.png", "--weights", "{tmp}/none.tflite"], "weights file not found"),
+        (["photo", "{image}", "-o", "{tmp}/no/such/dir/o.png"], "does not exist"),
+        (["photo", "{image}", "-o", "{tmp}/o.png", "--blur", "150"], "--blur must be between 0 and 100"),
+        (["photo", "{image}", "-o", "{tmp}/o.png", "--blur", "lots"], "--blur must be a number"),
+        (["photo", "{image}"], "required: -o/--output"),
+        (["--fps", "0"], "--fps must be between"),
+        (["--model-size", "-3"], "--model-size must be between"),
+        (["--frobnicate"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_gives_one_clear_line_and_nonzero_exit(shared, tmp_path, args, message):
+    values = {"tmp": tmp_path, "readme": shared / "README.md", "image": shared / "images" / "face.jpg"}
+    result = run_app(*(a.format(**values) for a in args), timeout=120)
+    assert result.returncode != 0
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert re.search(message, lines[0]), lines[0]
+    assert "Traceback" not in result.stderr

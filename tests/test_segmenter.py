@@ -1,0 +1,70 @@
+"""The real segmenter on real photos: aligned at 512, runtimes agree, any frame layout works."""
+
+import cv2
+import numpy as np
+import pytest
+
+from webcam_blur.letterbox import Letterbox
+from webcam_blur.quality import iou
+
+
+def _reference_at_frame_size(tflite_reference, image):
+    box = Letterbox(*image.shape[:2], 513)
+    person = tflite_reference(cv2.cvtColor(box.place(image), cv2.COLOR_BGR2RGB))
+    return box.unplace(person.astype(np.float32)) >= 0.5
+
+
+def _scored(photos, tflite_reference):
+    for name, image in photos.items():
+        reference = _reference_at_frame_size(tflite_reference, image)
+        if reference.mean() > 0.01:
+            yield name, image, reference
+
+
+def test_512_masks_are_aligned_with_the_513_reference(segmenter, photos, tflite_reference):
+    scores = {name: iou(segmenter.segment(image).mask, ref) for name, image, ref in _scored(photos, tflite_reference)}
+    assert len(scores) == 4
+    assert min(scores.values()) >= 0.95, scores
+
+
+def test_lite_runtime_matches_the_keras_model(segmenter, keras_segmenter, photos):
+    for name, image in photos.items():
+        fast, exact = segmenter.segment(image), keras_segmenter.segment(image)
+        if exact.mask.mean() > 0.01 * 255:
+            assert iou(fast.mask, exact.mask) >= 0.97, name
+        np.testing.assert_allclose(fast.probability, exact.probability, atol=1e-3)
+
+
+def test_mask_and_probability_describe_the_same_person(segmenter, photos):
+    result = segmenter.segment(photos["grace_hopper.bmp"])
+    assert result.mask.shape == result.probability.shape == photos["grace_hopper.bmp"].shape[:2]
+    assert result.mask.dtype == np.uint8 and set(np.unique(result.mask)) <= {0, 255}
+    assert result.probability.dtype == np.float32
+    assert result.probability[result.mask > 0].mean() > 0.8
+    assert result.probability[result.mask == 0].mean() < 0.2
+    assert 0.5 < (result.mask > 0).mean() < 0.8  # a portrait
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda im: cv2.cvtColor(im, cv2.COLOR_BGR2GRAY),
+        lambda im: cv2.cvtColor(im, cv2.COLOR_BGR2BGRA),
+        lambda im: im.astype(np.uint16) * 257,
+        lambda im: im[:1, :1],
+        lambda im: cv2.resize(im, (3840, 2160)),
+        lambda im: im[:, :3],
+    ],
+    ids=["gray", "bgra", "uint16", "1x1", "4k", "3-wide"],
+)
+def test_any_frame_layout_gives_a_mask_of_its_size(segmenter, photos, convert):
+    frame = convert(photos["grace_hopper.bmp"])
+    result = segmenter.segment(frame)
+    assert result.mask.shape == frame.shape[:2]
+    assert np.isfinite(result.probability).all()
+
+
+def test_grayscale_still_finds_the_person(segmenter, photos):
+    image = photos["grace_hopper.bmp"]
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    assert iou(segmenter.segment(gray).mask, segmenter.segment(image).mask) > 0.9

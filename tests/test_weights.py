@@ -1,0 +1,141 @@
+"""Real weights: the TFLite conversion agrees with the file itself; other weight files load or fail clearly."""
+
+from pathlib import Path
+
+import cv2
+import h5py
+import numpy as np
+import pytest
+
+from webcam_blur import weights
+from webcam_blur.errors import WebcamBlurError
+from webcam_blur.letterbox import Letterbox
+from webcam_blur.model import deeplabv3plus, preprocess_input
+from webcam_blur.quality import iou
+from webcam_blur.segmenter import person_maps
+
+
+def _keras_person_mask_513(model, canvas_bgr):
+    rgb = cv2.cvtColor(canvas_bgr, cv2.COLOR_BGR2RGB).astype(np.float32)
+    logits = model(preprocess_input(rgb)[None], training=False).numpy()[0]
+    return person_maps(logits, Letterbox(513, 513, 513), 513).mask
+
+
+def test_converted_model_agrees_with_the_tflite_file_at_513(keras_model_513, tflite_reference, photos):
+    checked = 0
+    for name, image in photos.items():
+        box = Letterbox(*image.shape[:2], 513)
+        canvas = box.place(image)
+        content = (slice(0, box.content_height), slice(0, box.content_width))  # the padding is cropped away
+        reference = tflite_reference(cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB))[content]
+        if reference.mean() <= 0.01:
+            continue  # kite_and_cold: people too small to score
+        score = iou(_keras_person_mask_513(keras_model_513, canvas)[content], reference)
+        assert score >= 0.97, f"{name}: IoU {score:.3f} against the TFLite file"
+        checked += 1
+    assert checked == 4
+
+
+def _write_legacy_h5(model, path: Path) -> None:
+    """The reference project's Keras 2 format: ``<layer>/<var>:0``, ``depthwise_kernel:0``."""
+    with h5py.File(path, "w") as f:
+        layer_names = []
+        for layer in model.layers:
+            if not layer.weights:
+                continue
+            group = f.create_group(layer.name)
+            names = []
+            for var in layer.weights:
+                var_name = "depthwise_kernel" if type(layer).__name__ == "DepthwiseConv2D" else var.name
+                name = f"{layer.name}/{var_name}:0"
+                group[name] = var.numpy()
+                names.append(name.encode())
+            group.attrs["weight_names"] = names
+            layer_names.append(layer.name.encode())
+        f.attrs["layer_names"] = layer_names
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = b"2.2.4"
+
+
+def test_reference_format_h5_loads_by_name(keras_model_513, tmp_path):
+    path = tmp_path / "deeplabv3_mobilenetv2_tf_dim_ordering_tf_kernels.h5"
+    _write_legacy_h5(keras_model_513, path)
+    assert weights.weights_kind(path) == "legacy-h5"
+
+    fresh = deeplabv3plus(input_shape=(513, 513, 3))
+    weights.load_into(fresh, path, "mobilenetv2")
+    for ours, loaded in zip(keras_model_513.weights, fresh.weights):
+        np.testing.assert_array_equal(ours.numpy(), loaded.numpy())
+
+
+def test_conversion_is_cached_as_keras_weights(tflite_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    first = deeplabv3plus(input_shape=(257, 257, 3))
+    weights.load_into(first, tflite_path, "mobilenetv2")
+    cached = list(tmp_path.glob("converted-*.weights.h5"))
+    assert len(cached) == 1 and weights.weights_kind(cached[0]) == "keras"
+
+    second = deeplabv3plus(input_shape=(257, 257, 3))
+    weights.load_into(second, cached[0], "mobilenetv2")
+    for a, b in zip(first.weights, second.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not weights at all", "not a weights file"),
+        (b"\x89HDF\r\n\x1a\n" + b"\0" * 100, "holds no Keras weights"),
+    ],
+)
+def test_wrong_files_are_refused_with_a_clear_message(tmp_path, content, message):
+    path = tmp_path / "weights.h5"
+    path.write_bytes(content)
+    with pytest.raises(WebcamBlurError, match=message):
+        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), path, "mobilenetv2")
+
+
+def test_truncated_tflite_is_refused(tflite_path, tmp_path):
+    path = tmp_path / "half.tflite"
+    path.write_bytes(tflite_path.read_bytes()[: 300_000])
+    with pytest.raises(WebcamBlurError, match="not a readable TFLite model|not the DeepLabV3"):
+        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), path, "mobilenetv2")
+
+
+def test_other_network_is_refused(shared):
+    other = shared / "models" / "deeplabv3_mnv2_dm05_pascal_quant.tflite"
+    with pytest.raises(WebcamBlurError, match="does not fit"):
+        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), other, "mobilenetv2")
+
+
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(WebcamBlurError, match="not found"):
+        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), tmp_path / "nope.tflite", "mobilenetv2")
+
+
+def test_offline_without_cache_says_where_to_put_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    source = weights.SOURCES["mobilenetv2"]
+    unreachable = weights.WeightsSource(source.filename, "http://127.0.0.1:9/deeplab.tflite", source.sha256)
+    monkeypatch.setitem(weights.SOURCES, "mobilenetv2", unreachable)
+    with pytest.raises(WebcamBlurError) as error:
+        weights.fetch("mobilenetv2")
+    message = str(error.value)
+    assert "\n" not in message
+    assert str(tmp_path / source.filename) in message and "--weights" in message
+
+
+def test_default_weights_come_from_the_cache_when_present(tflite_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    (tmp_path / weights.SOURCES["mobilenetv2"].filename).write_bytes(tflite_path.read_bytes())
+    assert weights.fetch("mobilenetv2") == tmp_path / weights.SOURCES["mobilenetv2"].filename
+
+
+def test_unpublished_hash_is_recorded_then_enforced(tmp_path):
+    path = tmp_path / "xception.h5"
+    path.write_bytes(b"first download")
+    weights._check_recorded_hash(path)
+    weights._check_recorded_hash(path)  # same file: fine
+    path.write_bytes(b"tampered")
+    with pytest.raises(WebcamBlurError, match="SHA-256 mismatch"):
+        weights._check_recorded_hash(path)
