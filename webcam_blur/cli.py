@@ -118,7 +118,12 @@ def live_parser() -> argparse.ArgumentParser:
     )
     source.add_argument("--width", type=_number(int, 16, 7680, "--width"), default=1280, help="capture width (default: %(default)s)")
     source.add_argument("--height", type=_number(int, 16, 4320, "--height"), default=720, help="capture height (default: %(default)s)")
-    source.add_argument("--fps", type=_number(float, 1, 240, "--fps"), default=30.0, help="capture and virtual camera frame rate (default: %(default)g)")
+    source.add_argument(
+        "--fps",
+        type=_number(float, 1, 240, "--fps"),
+        default=30.0,
+        help="camera frame rate to ask for, and the virtual camera's output rate (default: %(default)g)",
+    )
     source.add_argument("--mjpeg", action="store_true", help="ask the camera for MJPEG, which many USB cameras need for 720p at 30 fps")
     source.add_argument(
         "--every-frame",
@@ -268,7 +273,7 @@ def _run_pipeline(settings: Settings, source, vcam_backend: str | None) -> int:
     sinks = []
     try:
         if settings.vcam:
-            vcam = VirtualCameraSink(source.fps if settings.input else settings.fps, settings.vcam_device, vcam_backend)
+            vcam = VirtualCameraSink(settings.fps, settings.vcam_device, vcam_backend)
             vcam.open(*source.size)  # fail now, not after the model has loaded
             sinks.append(vcam)
         if settings.output:
@@ -280,6 +285,8 @@ def _run_pipeline(settings: Settings, source, vcam_backend: str | None) -> int:
             sink.close()
         raise
     pipeline = Pipeline(source, segmenter, Compositor(settings.blur), sinks, preview, settings.every_frame)
+    outputs = [type(s).__name__ for s in sinks] + (["preview (q quits)"] if preview else [])
+    log.info("running: %s -> %s; Ctrl-C stops", source.name, ", ".join(outputs) or "nowhere")
     previous = {sig: signal.signal(sig, lambda *_: pipeline.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         pipeline.run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import cv2
@@ -12,6 +13,7 @@ from .errors import WebcamBlurError
 
 log = logging.getLogger(__name__)
 
+SYSTEM_FONTS = "/usr/share/fonts/truetype/dejavu"
 MODPROBE = 'sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="webcam-blur"'
 
 
@@ -21,8 +23,10 @@ class PreviewWindow:
     title = "webcam-blur"
 
     def __init__(self) -> None:
+        if os.path.isdir(SYSTEM_FONTS):
+            os.environ.setdefault("QT_QPA_FONTDIR", SYSTEM_FONTS)  # opencv-python's Qt ships none
         try:
-            cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+            cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         except cv2.error:
             raise WebcamBlurError(
                 "cannot open the preview window (no display?); run with --no-preview"

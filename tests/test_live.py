@@ -1,0 +1,243 @@
+"""The real-time app end to end: real weights, real video decode, a real window under Xvfb,
+pyvirtualcam through a registered test backend, signals."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import cv2
+import numpy as np
+import pyvirtualcam
+import pytest
+
+from helpers import error_lines, run_app, start_app
+from webcam_blur import cli
+from webcam_blur.capture import VideoSource
+from webcam_blur.compositor import Compositor
+from webcam_blur.pipeline import Pipeline
+
+CLIP = "again.mkv"  # 77 frames, 640x480, 30 fps, one person waist-up
+
+
+def _frames(path):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return frames
+        frames.append(frame)
+
+
+def _sharpness(image, region):
+    return cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F)[region].var()
+
+
+def test_video_file_in_video_file_out_every_frame(shared, tflite_path, tmp_path, segmenter):
+    clip, out = shared / "videos" / CLIP, tmp_path / "out.mp4"
+    result = run_app(
+        "--input", str(clip), "--output", str(out), "--every-frame", "--no-preview", "--no-vcam",
+        "--weights", str(tflite_path),
+    )
+    assert result.returncode == 0, result.stderr
+    source, written = _frames(clip), _frames(out)
+    assert len(written) == len(source) == 77
+    assert written[0].shape == source[0].shape == (480, 640, 3)
+
+    background_ratio, person_diff, background_diff = [], [], []
+    for i in range(0, 77, 15):
+        mask = segmenter.segment(source[i]).mask
+        person = cv2.erode(mask, np.ones((31, 31), np.uint8)) > 0
+        background = cv2.dilate(mask, np.ones((31, 31), np.uint8)) == 0
+        assert person.mean() > 0.05 and background.mean() > 0.2
+        background_ratio.append(_sharpness(written[i], background) / _sharpness(source[i], background))
+        diff = np.abs(written[i].astype(int) - source[i].astype(int)).mean(axis=2)
+        person_diff.append(diff[person].mean())
+        background_diff.append(diff[background].mean())
+    assert max(background_ratio) < 0.3  # background measurably blurrier
+    assert max(person_diff) < 3.0  # person unchanged up to the MPEG-4 codec's noise
+    assert min(background_diff) > 2 * max(person_diff)
+
+
+class RecordingCamera:
+    """A pyvirtualcam backend that keeps what it is sent."""
+
+    instances: list["RecordingCamera"] = []
+
+    def __init__(self, *, width, height, fps, fourcc, device, **kw):
+        self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
+        self.frames: list[np.ndarray] = []
+        self.times: list[float] = []
+        self.closed = False
+        RecordingCamera.instances.append(self)
+
+    def send(self, frame):
+        self.frames.append(frame.copy())
+        self.times.append(time.perf_counter())
+
+    def close(self):
+        self.closed = True
+
+    def device(self):
+        return "recording-test-camera"
+
+    def native_fourcc(self):
+        return self.fourcc
+
+
+def test_virtual_camera_receives_composited_frames_at_the_requested_rate(shared, tflite_path):
+    pyvirtualcam.register_backend("recording-test", RecordingCamera)
+    RecordingCamera.instances.clear()
+    clip = shared / "videos" / CLIP
+    code = cli.main([
+        "--input", str(clip), "--no-preview", "--vcam-backend", "recording-test", "--fps", "15",
+        "--weights", str(tflite_path),
+    ])
+    assert code == 0
+    (camera,) = RecordingCamera.instances
+    assert camera.closed
+    assert (camera.width, camera.height, camera.fps) == (640, 480, 15)
+    assert camera.fourcc == pyvirtualcam.util.encode_fourcc(pyvirtualcam.PixelFormat.BGR.value)
+    assert len(camera.frames) >= 10
+    assert all(f.shape == (480 * 640 * 3,) and f.dtype == np.uint8 for f in camera.frames)
+    # Paced by sleep_until_next_frame: never faster than 15 fps (load can only make it slower).
+    assert np.median(np.diff(camera.times)) >= 0.8 / 15
+    # Composited, not passed through: the received frames are blurred versions of the clip.
+    source = _frames(clip)
+    frame = camera.frames[len(camera.frames) // 2].reshape(480, 640, 3)
+    closest = min(np.abs(s.astype(int) - frame.astype(int)).mean() for s in source)
+    assert closest > 1.0
+    everywhere = np.s_[:, :]
+    assert _sharpness(frame, everywhere) < 0.8 * np.mean([_sharpness(s, everywhere) for s in source])
+
+
+def test_pipeline_stop_ends_every_thread_within_a_second(shared, segmenter):
+    source = VideoSource(str(shared / "videos" / "people_walking.mp4"), paced=True)
+    pipeline = Pipeline(source, segmenter, Compositor(60))
+    stopped_at = []
+
+    def stop():
+        stopped_at.append(time.perf_counter())
+        pipeline.stop()
+
+    timer = threading.Timer(2.0, stop)
+    timer.start()
+    stats = pipeline.run()
+    returned = time.perf_counter()
+    assert stats.frames_out > 0 and stats.masks > 0
+    assert returned - stopped_at[0] < 1.0
+    assert not any(t.is_alive() for t in pipeline.threads)
+
+
+def _wait_for_line(process, needle, timeout=180.0):
+    """Read the app's stderr until ``needle`` shows up (the model loads first)."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return
+    process.kill()
+    pytest.fail(f"{needle!r} never appeared; stderr was:\n{''.join(seen)}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_signals_stop_the_app_cleanly(shared, tflite_path, sig):
+    process = start_app(
+        "--input", str(shared / "videos" / "people_walking.mp4"), "--no-preview", "--no-vcam",
+        "--weights", str(tflite_path),
+    )
+    _wait_for_line(process, "running:")
+    time.sleep(1.0)
+    sent = time.monotonic()
+    process.send_signal(sig)
+    process.wait(timeout=10)
+    elapsed = time.monotonic() - sent
+    assert process.returncode == 0
+    assert elapsed < 1.5  # the process is gone, interpreter teardown included
+    assert "frames out" in process.stderr.read()
+
+
+@pytest.fixture
+def xvfb():
+    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Xvfb and xdotool are needed under CI (.ci/run installs them)")
+        pytest.skip("Xvfb/xdotool not installed")
+    display = f":{90 + os.getpid() % 100}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    yield display
+    server.terminate()
+    server.wait(timeout=5)
+
+
+def _find_window(display, timeout=180.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(["xdotool", "search", "--name", "^webcam-blur$"], capture_output=True, text=True,
+                               env={**os.environ, "DISPLAY": display})
+        if found.stdout.strip():
+            return found.stdout.split()[0]
+        time.sleep(0.5)
+    pytest.fail("the preview window never appeared")
+
+
+def test_preview_window_shows_composited_frames_and_q_quits(shared, tflite_path, tmp_path, xvfb):
+    env = {"DISPLAY": xvfb}
+    clip = shared / "videos" / "people_walking.mp4"
+    process = start_app("--input", str(clip), "--no-vcam", "--weights", str(tflite_path), env=env)
+    try:
+        window = _find_window(xvfb)
+        time.sleep(3.0)  # let it show a few composited frames
+        shot = tmp_path / "window.png"
+        subprocess.run(["import", "-window", window, str(shot)], check=True, env={**os.environ, **env}, timeout=30)
+        image = cv2.imread(str(shot))
+        assert image is not None and image.shape[0] >= 200 and image.shape[1] >= 300
+        assert image.std() > 10  # a picture, not an empty window
+        source = _frames(clip)[0]
+        everywhere = np.s_[:, :]
+        assert _sharpness(image, everywhere) < _sharpness(source, everywhere)  # blurred background on screen
+        subprocess.run(["xdotool", "key", "--window", window, "q"], check=True, env={**os.environ, **env})
+        sent = time.monotonic()
+        process.wait(timeout=10)
+        assert time.monotonic() - sent < 2.0
+        assert process.returncode == 0, process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_missing_virtual_camera_says_how_to_load_v4l2loopback(shared):
+    if any(name.startswith("video") for name in os.listdir("/dev")):
+        pytest.skip("this machine has video devices; the message is for machines without v4l2loopback")
+    result = run_app("--input", str(shared / "videos" / CLIP), "--no-preview", timeout=60)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert 'sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="webcam-blur"' in line
+    assert "--no-vcam" in line
+
+
+def test_missing_camera_names_what_was_tried():
+    result = run_app("--camera", "7", "--no-preview", "--no-vcam", timeout=60)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "no camera could be opened at '7'" in line and "/dev/video7" in line
+
+
+def test_unreadable_input_video_is_one_line(tmp_path):
+    bogus = tmp_path / "clip.mp4"
+    bogus.write_bytes(b"not a video")
+    result = run_app("--input", str(bogus), "--no-preview", "--no-vcam", timeout=60)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "cannot open" in line
