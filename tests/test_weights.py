@@ -12,13 +12,13 @@ from webcam_blur.errors import WebcamBlurError
 from webcam_blur.letterbox import Letterbox
 from webcam_blur.model import deeplabv3plus, preprocess_input
 from webcam_blur.quality import iou
-from webcam_blur.segmenter import person_maps
+from webcam_blur.segmenter import Segmentation
 
 
 def _keras_person_mask_513(model, canvas_bgr):
     rgb = cv2.cvtColor(canvas_bgr, cv2.COLOR_BGR2RGB).astype(np.float32)
     logits = model(preprocess_input(rgb)[None], training=False).numpy()[0]
-    return person_maps(logits, Letterbox(513, 513, 513), 513).mask
+    return Segmentation(logits, Letterbox(513, 513, 513), 16).mask
 
 
 def test_converted_model_agrees_with_the_tflite_file_at_513(keras_model_513, tflite_reference, photos):

@@ -82,23 +82,34 @@ class VideoSource:
             self.fps = 30.0
         self.size = _frame_size(self._capture)
         self.live = paced
-        self._next = None
+        self._pacer = Pacer(self.fps)
 
     def read(self) -> np.ndarray | None:
         ok, frame = self._capture.read()
         if not ok:
             return None
         if self.live:
-            now = time.perf_counter()
-            self._next = now if self._next is None else self._next + 1.0 / self.fps
-            if self._next > now:
-                time.sleep(self._next - now)
-            else:
-                self._next = max(self._next, now - 1.0 / self.fps)
+            self._pacer.wait()
         return frame
 
     def release(self) -> None:
         self._capture.release()
+
+
+class Pacer:
+    """Releases one frame per period, like a camera's clock; after a stall it restarts instead of bursting."""
+
+    def __init__(self, fps: float) -> None:
+        self.period = 1.0 / fps
+        self._next: float | None = None
+
+    def wait(self) -> None:
+        now = time.perf_counter()
+        if self._next is None or now - self._next > self.period:
+            self._next = now
+        elif self._next > now:
+            time.sleep(self._next - now)
+        self._next += self.period
 
 
 def _frame_size(capture: cv2.VideoCapture) -> tuple[int, int]:
@@ -121,3 +132,34 @@ def list_cameras(max_index: int = 10) -> list[str]:
             found.append("{}: {}x{}".format(index, *_frame_size(capture)))
         capture.release()
     return found
+
+
+class ReplaySource:
+    """Frames from memory, looped; ``paced`` delivers them at ``fps`` like a camera would.
+
+    Benchmarks and fault-injection tests use it to drive the real pipeline with known frames.
+    """
+
+    def __init__(self, frames: list[np.ndarray], fps: float = 30.0, paced: bool = True, count: int | None = None) -> None:
+        if not frames:
+            raise ValueError("ReplaySource needs at least one frame")
+        self.name = f"{len(frames)} frames in memory"
+        self.frames = frames
+        self.fps = fps
+        self.live = paced
+        self.size = (frames[0].shape[1], frames[0].shape[0])
+        self.count = count
+        self._index = 0
+        self._pacer = Pacer(fps)
+
+    def read(self) -> np.ndarray | None:
+        if self.count is not None and self._index >= self.count:
+            return None
+        frame = self.frames[self._index % len(self.frames)]
+        self._index += 1
+        if self.live:
+            self._pacer.wait()
+        return frame
+
+    def release(self) -> None:
+        pass

@@ -41,6 +41,7 @@ class Latest:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._seq = 0
+        self._taken = 0
         self._value = None
         self.closed = False
 
@@ -54,7 +55,16 @@ class Latest:
         """``(seq, value)`` once something newer than ``seq`` is there; None on timeout or close."""
         with self._cond:
             self._cond.wait_for(lambda: self._seq > seq or self.closed, timeout)
-            return (self._seq, self._value) if self._seq > seq else None
+            if self._seq <= seq:
+                return None
+            self._taken = self._seq
+            self._cond.notify_all()
+            return self._seq, self._value
+
+    def wait_taken(self, timeout: float) -> bool:
+        """Wait until a reader has taken the newest value (an unpaced source must not spin ahead)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._taken >= self._seq or self.closed, timeout)
 
     def peek(self):
         with self._cond:
@@ -166,8 +176,11 @@ class Pipeline:
                 item = Stamped(seq, time.perf_counter(), as_bgr(frame))
                 if self.every_frame:
                     self._put_ordered(item)
-                else:
-                    self._frames.put(item)
+                    continue
+                self._frames.put(item)
+                if not getattr(self.source, "live", True):
+                    while not self._frames.wait_taken(0.1) and not self._stop.is_set():
+                        pass
         finally:
             self._frames.close()
             if self.every_frame:

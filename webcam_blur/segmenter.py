@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -15,12 +15,35 @@ from .letterbox import Letterbox
 from .model import PERSON_CLASS, preprocess_input
 
 
-@dataclass(frozen=True)
 class Segmentation:
-    """``mask``: uint8 0/255, where the argmax is the person class. ``probability``: softmax, 0..1."""
+    """The person in one frame, from the network's low-resolution logits.
 
-    mask: np.ndarray
-    probability: np.ndarray
+    ``mask``: uint8 0/255 at frame size, where the argmax is the person class. ``probability``:
+    the person softmax at frame size, 0..1. Each is resampled onto the frame on first use only,
+    so a caller that needs one does not pay for the other.
+    """
+
+    def __init__(self, logits: np.ndarray, box: Letterbox, stride: float) -> None:
+        logits = logits.astype(np.float32, copy=False)
+        others = np.delete(logits, PERSON_CLASS, axis=-1).max(axis=-1)
+        self._person = logits[..., PERSON_CLASS]
+        self._others = others
+        self._logits = logits
+        self.box = box
+        self.stride = stride
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        # argmax == person  <=>  person logit beats every other one: test that on the resampled
+        # margin, one channel instead of 21.
+        margin = self.box.unplace(self._person - self._others, self.stride)
+        return (margin > 0).view(np.uint8) * np.uint8(255)
+
+    @cached_property
+    def probability(self) -> np.ndarray:
+        top = np.maximum(self._person, self._others)
+        grid = np.exp(self._person - top) / np.exp(self._logits - top[..., None]).sum(axis=-1)
+        return np.clip(self.box.unplace(grid.astype(np.float32), self.stride), 0.0, 1.0)
 
 
 class PersonSegmenter:
@@ -62,22 +85,4 @@ class PersonSegmenter:
 
     def segment(self, frame: np.ndarray) -> Segmentation:
         logits, box = self.logits(frame)
-        return person_maps(logits, box, self.size)
-
-
-def person_maps(logits: np.ndarray, box: Letterbox, size: int) -> Segmentation:
-    """Upsample the person channel onto the frame.
-
-    The argmax test ``person > every other class`` is made on the interpolated margin
-    ``logit[person] - max(other logits)``: one channel to resample instead of 21.
-    """
-    logits = logits.astype(np.float32, copy=False)
-    others = np.delete(logits, PERSON_CLASS, axis=-1).max(axis=-1)
-    person = logits[..., PERSON_CLASS]
-    top = np.maximum(person, others)
-    probability = np.exp(person - top) / np.exp(logits - top[..., None]).sum(axis=-1)
-    maps = np.dstack([person - others, probability])
-    stride = 2 ** round(math.log2(size / logits.shape[0]))
-    full = box.unplace(maps, stride)
-    mask = np.where(full[..., 0] > 0, np.uint8(255), np.uint8(0))
-    return Segmentation(mask, np.clip(full[..., 1], 0.0, 1.0))
+        return Segmentation(logits, box, 2 ** round(math.log2(self.size / logits.shape[0])))

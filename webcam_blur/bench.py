@@ -1,0 +1,202 @@
+"""``webcam-blur bench``: our pipeline against the tutorials' naive loop, on the same frames, in one run.
+
+(a) ours: the real pipeline (capture thread, inference thread, output loop), fed decoded frames
+    as a 30 fps camera would, and once more unpaced to find its ceiling;
+(b) naive: synchronous ``model.predict`` at 512² on every frame, full-resolution Gaussian blur,
+    ``np.where`` blend — what the still-photo tutorials do in a loop.
+Ratios from one run are what to compare: a shared machine's absolute numbers drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import WebcamBlurError
+
+RESOLUTIONS = {"640x480": (640, 480), "1280x720": (1280, 720), "1920x1080": (1920, 1080)}
+DEFAULT_VIDEO = "again.mkv"
+
+
+def _percentile(values, q: float) -> float:
+    return float(np.percentile(list(values), q)) if len(values) else float("nan")
+
+
+class _Usage:
+    """CPU time of this process over a stretch of wall time."""
+
+    def __enter__(self):
+        self._cpu = time.process_time()
+        self._wall = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.cpu_percent = 100.0 * (time.process_time() - self._cpu) / (time.perf_counter() - self._wall)
+        self.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def decode(video: Path, count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    if not frames:
+        raise WebcamBlurError(f"cannot decode any frame from {video}")
+    return frames
+
+
+def run_ours(segmenter, frames, seconds: float, paced: bool, blur: float = 60.0) -> dict:
+    from .capture import ReplaySource
+    from .compositor import Compositor
+    from .pipeline import Pipeline
+
+    source = ReplaySource(frames, fps=30.0, paced=paced)
+    pipeline = Pipeline(source, segmenter, Compositor(blur))
+    timer = threading.Timer(seconds, pipeline.stop)
+    with _Usage() as usage:
+        timer.start()
+        stats = pipeline.run()
+    elapsed = time.perf_counter() - stats.started
+    return {
+        "output_fps": stats.frames_out / elapsed,
+        "mask_hz": stats.masks / elapsed,
+        "inference_ms_p50": _percentile(stats.inference_ms, 50),
+        "inference_ms_p95": _percentile(stats.inference_ms, 95),
+        "compose_ms_p50": _percentile(stats.compose_ms, 50),
+        "compose_ms_p95": _percentile(stats.compose_ms, 95),
+        "latency_ms_p50": _percentile(stats.latency_ms, 50),
+        "latency_ms_p95": _percentile(stats.latency_ms, 95),
+        "mask_age_ms_p50": _percentile(stats.mask_age_ms, 50),
+        "cpu_percent": usage.cpu_percent,
+        "peak_rss_mb": usage.peak_rss_mb,
+    }
+
+
+def naive_loop(model, frame: np.ndarray) -> np.ndarray:
+    """The tutorials' way, kept deliberately plain: it is the baseline we measure against."""
+    from .model import PERSON_CLASS, preprocess_input
+
+    size = model.input_shape[1]
+    rgb = cv2.cvtColor(cv2.resize(frame, (size, size)), cv2.COLOR_BGR2RGB).astype(np.float32)
+    logits = model.predict(preprocess_input(rgb)[None], verbose=0)[0]
+    person = (logits.argmax(axis=-1) == PERSON_CLASS).astype(np.uint8)
+    mask = cv2.resize(person, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_NEAREST)
+    blurred = cv2.GaussianBlur(frame, (41, 41), 0)
+    return np.where(mask[..., None].astype(bool), frame, blurred)
+
+
+def run_naive(model, frames, seconds: float) -> dict:
+    latencies = []
+    started = time.perf_counter()
+    with _Usage() as usage:
+        while time.perf_counter() - started < seconds or len(latencies) < 3:
+            t0 = time.perf_counter()
+            naive_loop(model, frames[len(latencies) % len(frames)])
+            latencies.append((time.perf_counter() - t0) * 1000)
+    elapsed = time.perf_counter() - started
+    return {
+        "output_fps": len(latencies) / elapsed,
+        "latency_ms_p50": _percentile(latencies, 50),
+        "latency_ms_p95": _percentile(latencies, 95),
+        "cpu_percent": usage.cpu_percent,
+        "peak_rss_mb": usage.peak_rss_mb,
+    }
+
+
+def table(results: dict) -> str:
+    rows = [
+        "| input | run | output fps | mask Hz | inference ms p50/p95 | compose ms p50/p95 | latency ms p50/p95 | mask age ms p50 | CPU % | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for res, r in results.items():
+        for label, key in (("ours (30 fps camera)", "ours"), ("ours (unpaced)", "ours_unpaced")):
+            o = r[key]
+            rows.append(
+                f"| {res} | {label} | {o['output_fps']:.1f} | {o['mask_hz']:.1f} | "
+                f"{o['inference_ms_p50']:.1f} / {o['inference_ms_p95']:.1f} | "
+                f"{o['compose_ms_p50']:.2f} / {o['compose_ms_p95']:.2f} | "
+                f"{o['latency_ms_p50']:.1f} / {o['latency_ms_p95']:.1f} | {o['mask_age_ms_p50']:.0f} | "
+                f"{o['cpu_percent']:.0f} | {o['peak_rss_mb']:.0f} |"
+            )
+        n = r["naive"]
+        rows.append(
+            f"| {res} | naive (predict + full blur + np.where) | {n['output_fps']:.1f} | {n['output_fps']:.1f} | – | – | "
+            f"{n['latency_ms_p50']:.0f} / {n['latency_ms_p95']:.0f} | – | {n['cpu_percent']:.0f} | {n['peak_rss_mb']:.0f} |"
+        )
+    rows.append("")
+    rows.append("| input | speed-up (paced ours / naive) | ceiling (unpaced ours / naive) |")
+    rows.append("|---|---|---|")
+    for res, r in results.items():
+        rows.append(f"| {res} | {r['speedup']:.1f}x | {r['max_speedup']:.1f}x |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="webcam-blur bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--video", type=Path, help=f"person video to loop (default: ../shared/videos/{DEFAULT_VIDEO})")
+    parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
+    parser.add_argument("--model-size", type=int, default=512, help="network input side (default: %(default)s)")
+    parser.add_argument("--threads", type=int, help="inference threads (default: the app's default)")
+    parser.add_argument("--resolutions", default=",".join(RESOLUTIONS), help="comma-separated, from: %(default)s")
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced run (default: %(default)s)")
+    parser.add_argument("--naive-seconds", type=float, default=5.0, help="length of each naive run (default: %(default)s)")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    try:
+        resolutions = [r.strip() for r in args.resolutions.split(",")]
+        unknown = [r for r in resolutions if r not in RESOLUTIONS]
+        if unknown:
+            raise WebcamBlurError(f"unknown resolution {unknown[0]}; choose from {', '.join(RESOLUTIONS)}")
+        video = args.video or Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared")) / "videos" / DEFAULT_VIDEO
+        if not video.is_file():
+            raise WebcamBlurError(f"benchmark video not found: {video} (pass --video)")
+        results = benchmark(video, args.weights, args.model_size, args.threads, resolutions, args.seconds, args.naive_seconds)
+    except WebcamBlurError as e:
+        print(f"webcam-blur bench: error: {e}", file=sys.stderr)
+        return 1
+    print(table(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+def benchmark(video, weights, model_size, threads, resolutions, seconds, naive_seconds) -> dict:
+    from . import weights as weights_module
+    from .model import deeplabv3plus
+    from .segmenter import PersonSegmenter
+
+    decoded = decode(video, 90)
+    segmenter = PersonSegmenter.load(weights, size=model_size, runtime="lite", threads=threads)
+    naive_model = deeplabv3plus(input_shape=(512, 512, 3))
+    weights_module.load_into(naive_model, weights, "mobilenetv2")
+    results = {}
+    for res in resolutions:
+        frames = [cv2.resize(f, RESOLUTIONS[res], interpolation=cv2.INTER_AREA) for f in decoded]
+        ours = run_ours(segmenter, frames, seconds, paced=True)
+        unpaced = run_ours(segmenter, frames, seconds / 2, paced=False)
+        ours["max_output_fps"] = unpaced["output_fps"]
+        naive = run_naive(naive_model, frames, naive_seconds)
+        results[res] = {
+            "ours": ours,
+            "ours_unpaced": unpaced,
+            "naive": naive,
+            "speedup": ours["output_fps"] / naive["output_fps"],
+            "max_speedup": unpaced["output_fps"] / naive["output_fps"],
+        }
+        print(f"{res}: ours {ours['output_fps']:.1f} fps (max {unpaced['output_fps']:.1f}), naive {naive['output_fps']:.1f} fps", file=sys.stderr)
+    return results
