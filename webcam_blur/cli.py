@@ -23,6 +23,7 @@ examples:
   webcam-blur --camera /dev/video2 --blur 80    another camera, stronger blur
   webcam-blur --input talk.mp4 --output out.mp4 --every-frame --no-preview --no-vcam
   webcam-blur photo me.jpg -o portrait.jpg      portrait-mode blur of one photo (see: webcam-blur photo --help)
+  webcam-blur bench                             measure speed against the naive loop (see: webcam-blur bench --help)
 
 preview keys: q or Esc quit, b blur on/off, + / - blur strength, m show the mask.
 Linux needs v4l2loopback for the virtual camera:
@@ -82,6 +83,12 @@ def _add_model_flags(parser: argparse.ArgumentParser, runtime_default: str) -> N
         "keras: TensorFlow directly (default: %(default)s)",
     )
     group.add_argument(
+        "--device",
+        choices=("auto", "cpu", "gpu"),
+        default="auto",
+        help="where inference runs: auto uses a GPU when TensorFlow sees one, else the CPU (default: %(default)s)",
+    )
+    group.add_argument(
         "--threads",
         type=_number(int, 1, 256, "--threads"),
         metavar="N",
@@ -139,6 +146,9 @@ def live_parser() -> argparse.ArgumentParser:
         "--vcam-backend", metavar="NAME", help="pyvirtualcam backend: v4l2loopback, obs, unitycapture (default: the platform's)"
     )
     sinks.add_argument("--output", type=Path, metavar="FILE", help="also write the result to a video file (.mp4 or .avi)")
+    sinks.add_argument(
+        "--stats", action="store_true", help="show output fps, mask Hz and inference ms in the preview, and log them every second"
+    )
     _add_model_flags(parser, runtime_default="lite")
     return parser
 
@@ -157,6 +167,10 @@ def photo_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        from .bench import main as bench_main
+
+        return bench_main(argv[1:])
     photo = bool(argv) and argv[0] == "photo"
     args = (photo_parser() if photo else live_parser()).parse_args(argv[1:] if photo else argv)
     _configure_logging(args.log_level)
@@ -204,7 +218,7 @@ def _load_segmenter(settings: Settings):
     from .segmenter import PersonSegmenter
 
     return PersonSegmenter.load(
-        settings.weights, settings.backbone, settings.model_size, settings.runtime, settings.threads
+        settings.weights, settings.backbone, settings.model_size, settings.runtime, settings.threads, settings.device
     )
 
 
@@ -284,7 +298,9 @@ def _run_pipeline(settings: Settings, source, vcam_backend: str | None) -> int:
         for sink in sinks:
             sink.close()
         raise
-    pipeline = Pipeline(source, segmenter, Compositor(settings.blur), sinks, preview, settings.every_frame)
+    pipeline = Pipeline(
+        source, segmenter, Compositor(settings.blur), sinks, preview, settings.every_frame, settings.stats
+    )
     outputs = [type(s).__name__ for s in sinks] + (["preview (q quits)"] if preview else [])
     log.info("running: %s -> %s; Ctrl-C stops", source.name, ", ".join(outputs) or "nowhere")
     previous = {sig: signal.signal(sig, lambda *_: pipeline.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -24,6 +24,8 @@ from .frames import as_bgr
 log = logging.getLogger(__name__)
 
 JOIN_TIMEOUT = 1.0
+IDLE_CHECK_PERIOD = 0.5  # how often to ask the sinks whether anyone is watching
+STATS_PERIOD = 1.0  # how often the --stats figures are refreshed
 
 
 @dataclass(frozen=True)
@@ -91,18 +93,43 @@ class Stats:
 
     def summary(self) -> str:
         elapsed = max(time.perf_counter() - self.started, 1e-9)
-        median = lambda xs: float(np.median(xs)) if xs else float("nan")  # noqa: E731
+        return f"{self.frames_out} frames out, " + self.figures(self.frames_out / elapsed, self.masks / elapsed)
+
+    def figures(self, fps: float, mask_hz: float) -> str:
+        recent = lambda xs: float(np.median(list(xs)[-60:])) if xs else float("nan")  # noqa: E731
         return (
-            f"{self.frames_out} frames out, {self.frames_out / elapsed:.1f} fps, mask {self.masks / elapsed:.1f} Hz, "
-            f"inference {median(self.inference_ms):.0f} ms, compose {median(self.compose_ms):.1f} ms, "
-            f"latency {median(self.latency_ms):.0f} ms"
+            f"{fps:.1f} fps, mask {mask_hz:.1f} Hz, inference {recent(self.inference_ms):.0f} ms, "
+            f"compose {recent(self.compose_ms):.1f} ms, latency {recent(self.latency_ms):.0f} ms"
         )
+
+
+class RateMeter:
+    """Output fps and mask Hz over the last period, for the --stats overlay and log."""
+
+    def __init__(self, stats: Stats) -> None:
+        self.stats = stats
+        self.text = ""
+        self._at = time.perf_counter()
+        self._frames = self._masks = 0
+
+    def update(self) -> bool:
+        now = time.perf_counter()
+        if now - self._at < STATS_PERIOD:
+            return False
+        elapsed, self._at = now - self._at, now
+        fps = (self.stats.frames_out - self._frames) / elapsed
+        hz = (self.stats.masks - self._masks) / elapsed
+        self._frames, self._masks = self.stats.frames_out, self.stats.masks
+        self.text = self.stats.figures(fps, hz)
+        return True
 
 
 class Pipeline:
     """Runs ``source`` through ``segmenter`` and ``compositor`` into ``sinks`` until stopped or the input ends."""
 
-    def __init__(self, source, segmenter, compositor, sinks=(), preview=None, every_frame: bool = False) -> None:
+    def __init__(
+        self, source, segmenter, compositor, sinks=(), preview=None, every_frame: bool = False, show_stats: bool = False
+    ) -> None:
         self.source = source
         self.segmenter = segmenter
         self.compositor = compositor
@@ -110,6 +137,12 @@ class Pipeline:
         self.preview = preview
         self.every_frame = every_frame
         self.stats = Stats()
+        self.show_stats = show_stats
+        self._meter = RateMeter(self.stats)
+        self._idle = False
+        self._idle_checked = 0.0
+        self._last_out: np.ndarray | None = None
+        self._last_sent = 0.0
         self.show_mask = False
         self.blur_enabled = True
         self._stop = threading.Event()
@@ -203,6 +236,9 @@ class Pipeline:
                     return
                 continue
             seen, item = newest
+            if self._idle:
+                time.sleep(0.05)  # nobody is watching: no inference
+                continue
             self._masks.put((item, self._segment(item.frame)))
 
     def _segment(self, frame: np.ndarray) -> np.ndarray:
@@ -224,11 +260,34 @@ class Pipeline:
                     return
                 continue
             seen, item = newest
+            if self._check_idle():
+                self._keep_alive()
+                continue
             masked = self._masks.peek()
             if masked is None:
                 continue  # never show an unblurred background before the first mask
             mask_item, mask = masked
             self._emit(item, mask, mask_item.captured)
+
+    def _check_idle(self) -> bool:
+        """Idle when the only outputs are virtual cameras that no other process has open."""
+        now = time.perf_counter()
+        if now - self._idle_checked >= IDLE_CHECK_PERIOD:
+            self._idle_checked = now
+            watched = [getattr(sink, "has_readers", lambda: True)() for sink in self.sinks]
+            idle = self.preview is None and bool(watched) and not any(watched)
+            if idle != self._idle:
+                log.info("%s", "no one reads the virtual camera: idling" if idle else "virtual camera opened: resuming")
+            self._idle = idle
+        return self._idle
+
+    def _keep_alive(self) -> None:
+        """While idle, repeat the last picture now and then so the device never goes blank."""
+        now = time.perf_counter()
+        if self._last_out is not None and now - self._last_sent >= IDLE_CHECK_PERIOD:
+            self._last_sent = now
+            for sink in self.sinks:
+                sink.send(self._last_out)
 
     def _masks_done(self) -> bool:
         return not any(t.is_alive() for t in self._threads if t.name.endswith("inference"))
@@ -259,7 +318,14 @@ class Pipeline:
         self.stats.compose_ms.append((done - started) * 1000)
         for sink in self.sinks:
             sink.send(out)
+        self._last_out = out
+        if self._meter.update() and self.show_stats:
+            log.info("%s", self._meter.text)
         if self.preview is not None:
+            if self.show_stats:
+                out = out.copy() if out is frame else out
+                cv2.putText(out, self._meter.text, (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
+                cv2.putText(out, self._meter.text, (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA)
             self.preview.send(out)
         self.stats.frames_out += 1
         self.stats.latency_ms.append((time.perf_counter() - item.captured) * 1000)

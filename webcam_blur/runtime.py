@@ -17,19 +17,50 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("lite", "keras")
+DEVICES = ("auto", "cpu", "gpu")
 
 
 class KerasRuntime:
-    """The model itself under ``tf.function``: slower, but no export step."""
+    """The model itself under ``tf.function``, on ``device``: the path for GPUs, and the reference."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, device: str = "/CPU:0") -> None:
         import tensorflow as tf
 
         self.input_size = model.input_shape[1]
-        self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        self.device = device
+
+        @tf.function(reduce_retracing=True)
+        def run(x):
+            with tf.device(device):
+                return model(x, training=False)
+
+        self._fn = run
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self._fn(batch).numpy()
+
+
+def gpu_available() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def make_runtime(model, runtime: str, device: str, cache: Path, threads: int | None = None):
+    """A GPU (through TensorFlow) when asked for or, with ``auto``, when TensorFlow sees one; else ``runtime`` on the CPU."""
+    from .errors import WebcamBlurError
+
+    if device == "gpu" and not gpu_available():
+        raise WebcamBlurError(
+            "--device gpu: TensorFlow sees no GPU (install a CUDA build: pip install 'tensorflow[and-cuda]'), "
+            "or use --device cpu"
+        )
+    if device == "gpu" or (device == "auto" and gpu_available()):
+        log.info("running the model on the GPU")
+        return KerasRuntime(model, "/GPU:0")
+    if runtime == "keras":
+        return KerasRuntime(model)
+    return LiteRuntime.from_model(model, cache, threads)
 
 
 class LiteRuntime:

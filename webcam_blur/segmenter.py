@@ -62,17 +62,16 @@ class PersonSegmenter:
         size: int = 512,
         runtime: str = "lite",
         threads: int | None = None,
+        device: str = "auto",
     ) -> "PersonSegmenter":
         """Build the Keras model, load its weights (downloading the default once) and pick a runtime."""
         from . import weights as weights_module
         from .model import deeplabv3plus
-        from .runtime import KerasRuntime, LiteRuntime
+        from .runtime import make_runtime
 
         model = deeplabv3plus(backbone, input_shape=(size, size, 3))
         weights_module.load_into(model, Path(weights) if weights else None, backbone)
-        if runtime == "keras":
-            return cls(KerasRuntime(model), size)
-        return cls(LiteRuntime.from_model(model, weights_module.cache_dir(), threads), size)
+        return cls(make_runtime(model, runtime, device, weights_module.cache_dir(), threads), size)
 
     def logits(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:
         """Run the network on one frame; return its low-resolution logits and the frame's letterbox."""

@@ -14,6 +14,7 @@ class Settings:
     model_size: int = 512
     runtime: str = "lite"
     threads: int | None = None
+    device: str = "auto"
     # look
     blur: float = 60.0
     # source

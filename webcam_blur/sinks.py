@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 from pathlib import Path
 
 import cv2
@@ -89,10 +90,35 @@ class VirtualCameraSink:
         self._camera.send(frame)
         self._camera.sleep_until_next_frame()
 
+    def has_readers(self) -> bool:
+        """Whether a meeting app has the device open (Linux); elsewhere that is unknown, so yes."""
+        if self._camera is None or platform.system() != "Linux" or not self._camera.device.startswith("/dev/"):
+            return True
+        return opened_by_another_process(self._camera.device)
+
     def close(self) -> None:
         if self._camera is not None:
             self._camera.close()
             self._camera = None
+
+
+def opened_by_another_process(path: str) -> bool:
+    """Scan /proc for another process with ``path`` open (processes of other users are invisible)."""
+    target, me = os.path.realpath(path), str(os.getpid())
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or pid == me:
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 class VideoFileSink:
