@@ -9,6 +9,8 @@ and latency cannot grow. ``every_frame`` instead segments each frame in order (f
 from __future__ import annotations
 
 import logging
+import os
+import platform
 import queue
 import threading
 import time
@@ -124,6 +126,27 @@ class RateMeter:
         return True
 
 
+INFERENCE_NICENESS = 10
+
+
+def _native_threads() -> set[int]:
+    try:
+        return {int(tid) for tid in os.listdir("/proc/self/task")}
+    except OSError:
+        return set()  # not Linux
+
+
+def _lower_priority(thread_ids: set[int]) -> None:
+    """Make inference the first to give way when cores are short: a late mask is invisible, a late frame is not."""
+    if platform.system() != "Linux":
+        return
+    for tid in thread_ids:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), INFERENCE_NICENESS))
+        except OSError:
+            continue
+
+
 class Pipeline:
     """Runs ``source`` through ``segmenter`` and ``compositor`` into ``sinks`` until stopped or the input ends."""
 
@@ -162,6 +185,10 @@ class Pipeline:
 
     def run(self) -> Stats:
         """Block until ``q``, ``stop()`` or the end of the input; re-raise a worker's failure."""
+        if not self.every_frame:
+            # Threads that exist before ours are the libraries' worker pools (XNNPACK's among
+            # them): let them and the inference thread yield to capture and output.
+            _lower_priority(_native_threads() - {threading.get_native_id()})
         self._start("capture", self._capture_loop)
         if not self.every_frame:
             self._start("inference", self._inference_loop)
@@ -228,6 +255,7 @@ class Pipeline:
                 continue
 
     def _inference_loop(self) -> None:
+        _lower_priority({threading.get_native_id()})
         seen = 0
         while not self._stop.is_set():
             newest = self._frames.newer_than(seen, timeout=0.1)
