@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Score webcam-blur's person masks against hand-labelled ground truth.
+"""webcam-blur's quality benchmark: person masks against hand-labelled ground truth, and stability on video.
 
-    python scripts/eval_quality.py ../shared/data/portraits --weights ../shared/models/deeplabv3_mnv2_pascal_quant.tflite
-    python scripts/eval_quality.py ../shared/data/portraits --size 512,513   # pick the default by measurement
+    python scripts/eval_quality.py ../shared/data/portraits ../shared/data/people \\
+        --videos ../shared/videos --compare raw,refined --weights ../shared/models/deeplabv3_mnv2_pascal_quant.tflite
 
-DIR holds images/ and masks/ with the same stems (masks: nonzero = person). Prints each image's
-person IoU and boundary F-score (mask edges within 3 px), a summary per model size, and last the
-``mean IoU`` and ``boundary F`` lines of the first size listed.
+Each DIR holds images/ and masks/ with the same stems (masks: nonzero = person). Scores:
+  IoU          person intersection over union, mean over images
+  boundary F   F-score of mask edges within 3 px of the true edge
+  flicker      (videos) mean share of pixels whose mask value flips from one frame to the next, %
+  lag          (videos) 1 - IoU between the temporally smoothed mask and the same frame's unsmoothed one, %:
+               how far smoothing trails the picture
+Variants: raw (network argmax), refined (the app's default mask). The last two lines are always
+``mean IoU`` and ``boundary F`` of the default settings on the first DIR at the first --size.
 """
 
 from __future__ import annotations
@@ -14,16 +19,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from webcam_blur.compositor import Compositor
 from webcam_blur.errors import WebcamBlurError
 from webcam_blur.quality import boundary_f, iou
+from webcam_blur.refine import MaskRefiner, RefineSettings, binary_mask
 from webcam_blur.segmenter import PersonSegmenter
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov"}
+VARIANTS = ("raw", "refined")
+DEFAULT_VARIANT = "refined"
 
 
 def pairs(folder: Path) -> list[tuple[Path, Path]]:
@@ -31,14 +42,23 @@ def pairs(folder: Path) -> list[tuple[Path, Path]]:
     if not images.is_dir() or not masks.is_dir():
         raise WebcamBlurError(f"{folder} must contain images/ and masks/")
     by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
-    found = [(p, by_stem[p.stem]) for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in by_stem]
+    found = [
+        (p, by_stem[p.stem]) for p in sorted(images.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in by_stem
+    ]
     if not found:
         raise WebcamBlurError(f"no image/mask pairs with matching names in {folder}")
     return found
 
 
-def evaluate(segmenter: PersonSegmenter, found: list[tuple[Path, Path]], verbose: bool) -> dict:
-    per_image = {}
+def masks_for(variant: str, image, segmentation, refiner: MaskRefiner) -> np.ndarray:
+    if variant == "raw":
+        return segmentation.mask
+    return binary_mask(refiner.refine(image, segmentation))
+
+
+def evaluate_pairs(segmenter, found, variants, model_size: int, verbose: bool, sheet_rows: list) -> dict:
+    still = MaskRefiner(RefineSettings(temporal=0.0), model_size)
+    scores = {v: {} for v in variants}
     for image_path, mask_path in found:
         image = cv2.imread(str(image_path))
         truth = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
@@ -47,46 +67,129 @@ def evaluate(segmenter: PersonSegmenter, found: list[tuple[Path, Path]], verbose
             continue
         if truth.shape != image.shape[:2]:
             truth = cv2.resize(truth, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
-        mask = segmenter.segment(image).mask
-        per_image[image_path.name] = {"iou": iou(mask, truth), "boundary_f": boundary_f(mask, truth)}
+        segmentation = segmenter.segment(image)
+        line = []
+        for variant in variants:
+            mask = masks_for(variant, image, segmentation, still)
+            scores[variant][image_path.name] = {"iou": iou(mask, truth), "boundary_f": boundary_f(mask, truth)}
+            line.append(f"{variant} IoU {scores[variant][image_path.name]['iou']:.3f} BF {scores[variant][image_path.name]['boundary_f']:.3f}")
+            if variant == DEFAULT_VARIANT and len(sheet_rows) < 8:
+                sheet_rows.append((image, mask))
         if verbose:
-            scores = per_image[image_path.name]
-            print(f"  {image_path.name:32s} IoU {scores['iou']:.3f}  boundary F {scores['boundary_f']:.3f}")
+            print(f"  {image_path.name:34s} " + "  ".join(line))
     return {
-        "images": len(per_image),
-        "mean_iou": float(np.mean([s["iou"] for s in per_image.values()])),
-        "boundary_f": float(np.mean([s["boundary_f"] for s in per_image.values()])),
-        "per_image": per_image,
+        v: {
+            "images": len(s),
+            "mean_iou": float(np.mean([x["iou"] for x in s.values()])),
+            "boundary_f": float(np.mean([x["boundary_f"] for x in s.values()])),
+            "per_image": s,
+        }
+        for v, s in scores.items()
     }
+
+
+def evaluate_videos(segmenter, videos: list[Path], variants, model_size: int, verbose: bool) -> dict:
+    results = {v: {"flicker": [], "lag": []} for v in variants}
+    for video in videos:
+        capture = cv2.VideoCapture(str(video))
+        smoothed = MaskRefiner(RefineSettings(), model_size)
+        instant = MaskRefiner(RefineSettings(temporal=0.0), model_size)
+        previous = {v: None for v in variants}
+        flips = {v: [] for v in variants}
+        trail = {v: [] for v in variants}
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            segmentation = segmenter.segment(frame)
+            for variant in variants:
+                mask = masks_for(variant, frame, segmentation, smoothed)
+                if variant == "raw":
+                    trail[variant].append(0.0)
+                else:
+                    trail[variant].append(1.0 - iou(mask, binary_mask(instant.refine(frame, segmentation))))
+                if previous[variant] is not None:
+                    flips[variant].append(float(np.count_nonzero(mask != previous[variant])) / mask.size)
+                previous[variant] = mask
+        capture.release()
+        line = []
+        for variant in variants:
+            results[variant]["flicker"].append(100 * float(np.mean(flips[variant])))
+            results[variant]["lag"].append(100 * float(np.mean(trail[variant])))
+            line.append(f"{variant} flicker {results[variant]['flicker'][-1]:.3f}% lag {results[variant]['lag'][-1]:.2f}%")
+        if verbose:
+            print(f"  {video.name:34s} " + "  ".join(line))
+    return {v: {"videos": len(videos), "flicker": float(np.mean(r["flicker"])), "lag": float(np.mean(r["lag"]))} for v, r in results.items()}
+
+
+def contact_sheet(rows, path: Path, blur: float = 60.0) -> None:
+    """image | mask | result, one row per image, so a person can judge the edges."""
+    compositor = Compositor(blur, feather=0.0)
+    tiles = []
+    for image, mask in rows:
+        result = compositor.compose(image, mask)
+        row = np.hstack([image, cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR), result])
+        tiles.append(cv2.resize(row, (round(row.shape[1] * 240 / row.shape[0]), 240), interpolation=cv2.INTER_AREA))
+    width = max(t.shape[1] for t in tiles)
+    sheet = np.vstack([cv2.copyMakeBorder(t, 0, 4, 0, width - t.shape[1], cv2.BORDER_CONSTANT) for t in tiles])
+    if not cv2.imwrite(str(path), sheet):
+        raise WebcamBlurError(f"cannot write {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folder", type=Path, help="folder with images/ and masks/")
+    parser.add_argument("folders", type=Path, nargs="*", help="folders with images/ and masks/")
+    parser.add_argument("--videos", type=Path, metavar="DIR", help="also score flicker and lag on the videos in DIR")
     parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
     parser.add_argument("--size", default="512", help="model input size(s), comma-separated (default: 512)")
+    parser.add_argument("--compare", default=DEFAULT_VARIANT, help=f"variants, comma-separated, from {','.join(VARIANTS)} (default: %(default)s)")
     parser.add_argument("--runtime", choices=("lite", "keras"), default="lite", help="inference runtime (default: lite)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write all scores as JSON")
+    parser.add_argument("--sheet", type=Path, metavar="OUT.png", help="write a contact sheet (image | mask | result)")
     parser.add_argument("--quiet", action="store_true", help="no per-image lines")
     args = parser.parse_args(argv)
     try:
+        variants = [v.strip() for v in args.compare.split(",")]
+        unknown = [v for v in variants if v not in VARIANTS]
+        if unknown:
+            raise WebcamBlurError(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+        if DEFAULT_VARIANT not in variants:
+            variants.append(DEFAULT_VARIANT)
         sizes = [int(s) for s in args.size.split(",")]
-        found = pairs(args.folder)
-        results = {}
+        if not args.folders and not args.videos:
+            raise WebcamBlurError("give at least one folder of image/mask pairs, or --videos DIR")
+        found = {folder: pairs(folder) for folder in args.folders}
+        videos = sorted(p for p in args.videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES) if args.videos else []
+        results, sheet_rows = {}, []
         for size in sizes:
-            print(f"model size {size}:")
             segmenter = PersonSegmenter.load(args.weights, size=size, runtime=args.runtime)
-            results[str(size)] = evaluate(segmenter, found, not args.quiet)
+            for folder, folder_pairs in found.items():
+                print(f"{folder} at {size}:")
+                results[f"{folder.name}@{size}"] = evaluate_pairs(segmenter, folder_pairs, variants, size, not args.quiet, sheet_rows)
+            if videos:
+                print(f"{args.videos} at {size}:")
+                results[f"videos@{size}"] = evaluate_videos(segmenter, videos, variants, size, not args.quiet)
     except (WebcamBlurError, ValueError) as e:
         print(f"eval_quality: error: {e}", file=sys.stderr)
         return 1
-    for size, result in results.items():
-        print(f"size {size}: {result['images']} images, mean IoU {result['mean_iou']:.3f}, boundary F {result['boundary_f']:.3f}")
+    print("\n| set | size | variant | mean IoU | boundary F | flicker % | lag % |")
+    print("|---|---|---|---|---|---|---|")
+    for key, by_variant in results.items():
+        name, size = key.rsplit("@", 1)
+        for variant, r in by_variant.items():
+            if "mean_iou" in r:
+                print(f"| {name} ({r['images']}) | {size} | {variant} | {r['mean_iou']:.3f} | {r['boundary_f']:.3f} | | |")
+            else:
+                print(f"| {name} ({r['videos']}) | {size} | {variant} | | | {r['flicker']:.3f} | {r['lag']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
-    first = results[str(sizes[0])]
-    print(f"mean IoU {first['mean_iou']:.3f}")
-    print(f"boundary F {first['boundary_f']:.3f}")
+    if args.sheet and sheet_rows:
+        contact_sheet(sheet_rows, args.sheet)
+        print(f"contact sheet: {args.sheet}")
+    if found:
+        first = results[f"{args.folders[0].name}@{sizes[0]}"][DEFAULT_VARIANT]
+        print(f"mean IoU {first['mean_iou']:.3f}")
+        print(f"boundary F {first['boundary_f']:.3f}")
     return 0
 
 

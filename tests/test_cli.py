@@ -28,9 +28,24 @@ def test_photo_keeps_the_face_and_blurs_the_flag(shared, tflite_path, tmp_path):
     face = np.s_[170:300, 200:320]  # Grace Hopper's face, well inside the person
     assert person[face].all()
     assert np.array_equal(blurred[face], original[face])
-    assert np.array_equal(blurred[person], original[person])
+    unchanged = (blurred[person] == original[person]).all(axis=1)
+    assert unchanged.mean() > 0.99  # the soft matte may let a little blur into uncertain spots
     assert background.mean() > 0.15  # the flag and the wall
     assert _sharpness(blurred, background) < 0.1 * _sharpness(original, background)
+
+
+def test_photo_with_a_colour_background_and_the_raw_mask(shared, tflite_path, tmp_path):
+    source = shared / "images" / "grace_hopper.bmp"
+    out, mask_path = tmp_path / "green.png", tmp_path / "mask.png"
+    result = run_app("photo", str(source), "-o", str(out), "--background", "#00ff00", "--mask", "raw",
+                     "--save-mask", str(mask_path), "--weights", str(tflite_path))
+    assert result.returncode == 0, result.stderr
+    original, replaced = cv2.imread(str(source)), cv2.imread(str(out))
+    mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+    background = cv2.dilate(mask, np.ones((25, 25), np.uint8)) == 0
+    person = cv2.erode(mask, np.ones((25, 25), np.uint8)) > 0
+    assert (replaced[background] == (0, 255, 0)).all()
+    assert np.array_equal(replaced[person], original[person])
 
 
 @pytest.mark.parametrize("parser", [live_parser(), photo_parser()], ids=["live", "photo"])
@@ -59,6 +74,10 @@ def test_help_runs_without_loading_the_model():
         (["photo", "{image}", "-o", "{tmp}/o.png", "--blur", "150"], "--blur must be between 0 and 100"),
         (["photo", "{image}", "-o", "{tmp}/o.png", "--blur", "lots"], "--blur must be a number"),
         (["photo", "{image}"], "required: -o/--output"),
+        (["photo", "{image}", "-o", "{tmp}/o.png", "--effect", "replace"], "--effect replace needs --background"),
+        (["photo", "{image}", "-o", "{tmp}/o.png", "--background", "{tmp}/none.jpg"], "background not found"),
+        (["--temporal", "2"], "--temporal must be between"),
+        (["--threshold", "most"], "--threshold must be a number"),
         (["--fps", "0"], "--fps must be between"),
         (["--model-size", "-3"], "--model-size must be between"),
         (["--frobnicate"], "unrecognized arguments"),

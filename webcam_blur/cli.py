@@ -52,6 +52,13 @@ def _number(kind, low=None, high=None, what="value"):
     return parse
 
 
+def _threshold(text: str) -> str:
+    if text == "otsu":
+        return text
+    value = _number(float, 0.01, 0.99, "--threshold")(text)
+    return str(value)
+
+
 def _add_model_flags(parser: argparse.ArgumentParser, runtime_default: str) -> None:
     group = parser.add_argument_group("model")
     group.add_argument(
@@ -94,12 +101,49 @@ def _add_model_flags(parser: argparse.ArgumentParser, runtime_default: str) -> N
         metavar="N",
         help="CPU threads for inference (default: all cores)",
     )
-    parser.add_argument(
+    look = parser.add_argument_group("look")
+    look.add_argument(
+        "--effect",
+        choices=("blur", "bokeh", "replace"),
+        default="blur",
+        help="blur: Gaussian blur of the background; bokeh: a lens-like disc blur in which highlights bloom; "
+        "replace: show --background instead (default: %(default)s)",
+    )
+    look.add_argument(
         "--blur",
         type=_number(float, 0, 100, "--blur"),
         default=60.0,
         metavar="0-100",
-        help="background blur strength, relative to the frame size; 0 turns blurring off (default: %(default)g)",
+        help="blur strength, relative to the frame size; 0 turns blurring off (default: %(default)g)",
+    )
+    look.add_argument(
+        "--background",
+        metavar="IMAGE|VIDEO|#RRGGBB",
+        help="replacement background: a picture (scaled to cover), a video (looped) or a colour; implies --effect replace",
+    )
+    mask = parser.add_argument_group("mask")
+    mask.add_argument(
+        "--mask",
+        choices=("refined", "raw"),
+        default="refined",
+        help="refined: soft, edge-aware (guided filter), steady over time; raw: the network's argmax, feathered "
+        "(default: %(default)s)",
+    )
+    mask.add_argument(
+        "--temporal",
+        type=_number(float, 0, 0.95, "--temporal"),
+        default=0.7,
+        metavar="0-0.95",
+        help="how strongly the mask is averaged over time where the picture is still; 0 = off (default: %(default)g)",
+    )
+    mask.add_argument("--cleanup", action="store_true", help="drop small stray blobs and fill enclosed holes in the mask")
+    mask.add_argument(
+        "--threshold",
+        type=_threshold,
+        default="0.5",
+        metavar="0-1|otsu",
+        help="person probability above which a pixel counts as person, or 'otsu' to pick it per frame "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--log-level",
@@ -225,8 +269,8 @@ def _load_segmenter(settings: Settings):
 def run_photo(args) -> int:
     import cv2
 
-    from .compositor import Compositor
     from .frames import as_bgr
+    from .refine import binary_mask
 
     if not args.image.is_file():
         raise WebcamBlurError(f"input image not found: {args.image}")
@@ -237,13 +281,34 @@ def run_photo(args) -> int:
     for target in (args.output, args.save_mask):
         if target is not None and not target.parent.is_dir():
             raise WebcamBlurError(f"cannot write {target}: folder {target.parent} does not exist")
-    segmentation = _load_segmenter(settings_from_args(args)).segment(image)
-    result = Compositor(args.blur).compose(image, segmentation.mask)
-    _write_image(args.output, result)
+    settings = settings_from_args(args)
+    refiner, compositor = build_look(settings)
+    segmenter = _load_segmenter(settings)
+    segmentation = segmenter.segment(image)
+    matte = refiner.refine(image, segmentation) if refiner else segmentation.mask
+    _write_image(args.output, compositor.compose(image, matte))
+    mask = binary_mask(matte)
     if args.save_mask:
-        _write_image(args.save_mask, segmentation.mask)
-    log.info("wrote %s (person: %.0f%% of the photo)", args.output, 100 * (segmentation.mask > 0).mean())
+        _write_image(args.save_mask, mask)
+    log.info("wrote %s (person: %.0f%% of the photo)", args.output, 100 * (mask > 0).mean())
     return 0
+
+
+def build_look(settings: Settings):
+    """The mask refiner (None for raw masks) and the compositor that the settings ask for."""
+    from .background import Background
+    from .compositor import Compositor
+    from .refine import MaskRefiner, RefineSettings
+
+    refiner = None
+    if settings.mask == "refined":
+        refine = RefineSettings(temporal=settings.temporal, cleanup=settings.cleanup, threshold=settings.threshold)
+        refiner = MaskRefiner(refine, settings.model_size)
+    background = Background(settings.background) if settings.background else None
+    effect = "replace" if background is not None else settings.effect
+    if effect == "replace" and background is None:
+        raise WebcamBlurError("--effect replace needs --background IMAGE|VIDEO|#RRGGBB")
+    return refiner, Compositor(settings.blur, effect, background, feather=0.0 if refiner else 0.004)
 
 
 def _write_image(path: Path, image) -> None:
@@ -280,11 +345,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def _run_pipeline(settings: Settings, source, vcam_backend: str | None) -> int:
-    from .compositor import Compositor
     from .pipeline import Pipeline
     from .sinks import PreviewWindow, VideoFileSink, VirtualCameraSink
 
     sinks = []
+    refiner, compositor = build_look(settings)
     try:
         if settings.vcam:
             vcam = VirtualCameraSink(settings.fps, settings.vcam_device, vcam_backend)
@@ -299,7 +364,7 @@ def _run_pipeline(settings: Settings, source, vcam_backend: str | None) -> int:
             sink.close()
         raise
     pipeline = Pipeline(
-        source, segmenter, Compositor(settings.blur), sinks, preview, settings.every_frame, settings.stats
+        source, segmenter, compositor, sinks, preview, settings.every_frame, settings.stats, refiner
     )
     outputs = [type(s).__name__ for s in sinks] + (["preview (q quits)"] if preview else [])
     log.info("running: %s -> %s; Ctrl-C stops", source.name, ", ".join(outputs) or "nowhere")

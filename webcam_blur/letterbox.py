@@ -42,21 +42,23 @@ class Letterbox:
         out[:h, w:] = PAD_VALUE
         return out
 
-    def frame_to_grid(self, stride: float) -> np.ndarray:
+    def frame_to_grid(self, stride: float, size: tuple[int, int] | None = None) -> np.ndarray:
         """2x3 affine matrix from frame pixel centres to coordinates on a stride-``stride`` grid.
 
         ``cv2.resize`` maps pixel centres (x+0.5)*w/W-0.5; feature ``i`` of a symmetrically padded
-        stride-``s`` map sits over canvas pixel ``s*i``.
+        stride-``s`` map sits over canvas pixel ``s*i``. ``size`` (width, height): the frame
+        resampled to that size instead.
         """
-        sx = self.content_width / self.frame_width
-        sy = self.content_height / self.frame_height
+        width, height = size or (self.frame_width, self.frame_height)
+        sx = self.content_width / width
+        sy = self.content_height / height
         return np.array(
             [[sx / stride, 0.0, (0.5 * sx - 0.5) / stride], [0.0, sy / stride, (0.5 * sy - 0.5) / stride]],
             np.float64,
         )
 
-    def unplace(self, grid_map: np.ndarray, stride: float = 1.0) -> np.ndarray:
-        """Crop the padding away and resample a (low-resolution) map to the frame's size, bilinearly.
+    def unplace(self, grid_map: np.ndarray, stride: float = 1.0, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Crop the padding away and resample a (low-resolution) map to the frame's size (or ``size``), bilinearly.
 
         Cells past the content are cut off first, so frame edges replicate content, never padding.
         """
@@ -64,8 +66,8 @@ class Letterbox:
         cols = min(grid_map.shape[1], math.ceil((self.content_width - 1) / stride) + 1)
         return cv2.warpAffine(
             grid_map[:rows, :cols],
-            self.frame_to_grid(stride),
-            (self.frame_width, self.frame_height),
+            self.frame_to_grid(stride, size),
+            size or (self.frame_width, self.frame_height),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )

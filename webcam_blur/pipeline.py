@@ -151,10 +151,19 @@ class Pipeline:
     """Runs ``source`` through ``segmenter`` and ``compositor`` into ``sinks`` until stopped or the input ends."""
 
     def __init__(
-        self, source, segmenter, compositor, sinks=(), preview=None, every_frame: bool = False, show_stats: bool = False
+        self,
+        source,
+        segmenter,
+        compositor,
+        sinks=(),
+        preview=None,
+        every_frame: bool = False,
+        show_stats: bool = False,
+        refiner=None,
     ) -> None:
         self.source = source
         self.segmenter = segmenter
+        self.refiner = refiner
         self.compositor = compositor
         self.sinks = list(sinks)
         self.preview = preview
@@ -271,7 +280,8 @@ class Pipeline:
 
     def _segment(self, frame: np.ndarray) -> np.ndarray:
         started = time.perf_counter()
-        mask = self.segmenter.segment(frame).mask
+        segmentation = self.segmenter.segment(frame)
+        mask = self.refiner.refine(frame, segmentation) if self.refiner is not None else segmentation.mask
         self.stats.inference_ms.append((time.perf_counter() - started) * 1000)
         self.stats.masks += 1
         return mask

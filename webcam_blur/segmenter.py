@@ -41,9 +41,13 @@ class Segmentation:
 
     @cached_property
     def probability(self) -> np.ndarray:
+        return self.probability_at(self.box.frame_width, self.box.frame_height)
+
+    def probability_at(self, width: int, height: int) -> np.ndarray:
+        """The person probability for the frame resampled to ``width`` x ``height``."""
         top = np.maximum(self._person, self._others)
         grid = np.exp(self._person - top) / np.exp(self._logits - top[..., None]).sum(axis=-1)
-        return np.clip(self.box.unplace(grid.astype(np.float32), self.stride), 0.0, 1.0)
+        return np.clip(self.box.unplace(grid.astype(np.float32), self.stride, (width, height)), 0.0, 1.0)
 
 
 class PersonSegmenter:

@@ -17,6 +17,13 @@ class Settings:
     device: str = "auto"
     # look
     blur: float = 60.0
+    effect: str = "blur"
+    background: str | None = None
+    # mask
+    mask: str = "refined"
+    temporal: float = 0.7
+    cleanup: bool = False
+    threshold: str = "0.5"
     # source
     camera: str = "0"
     input: str | None = None
