@@ -11,11 +11,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import WebcamBlurError
+from .errors import SourceLost, WebcamBlurError
+from .sinks import opened_by_another_process
 
 log = logging.getLogger(__name__)
 
-LOST_AFTER_FAILED_READS = 10
+LOST_AFTER_FAILED_READS = 3
 
 
 class CameraSource:
@@ -32,27 +33,35 @@ class CameraSource:
         mjpeg: bool = False,
     ) -> None:
         self.name = camera
-        target: int | str = int(camera) if camera.isdigit() else camera
-        backend = cv2.CAP_V4L2 if platform.system() == "Linux" else cv2.CAP_ANY
-        self._capture = cv2.VideoCapture(target, backend)
+        self._request = (width, height, fps, mjpeg)
+        self._capture = self._open()
         if not self._capture.isOpened():
-            tried = f"/dev/video{target}" if isinstance(target, int) and platform.system() == "Linux" else camera
-            found = ", ".join(str(i) for i in list_cameras()) or "none"
-            raise WebcamBlurError(
-                f"no camera could be opened at {camera!r} (tried {tried}); cameras found: {found}; "
-                "use --camera N, or --input FILE for a video"
-            )
-        if mjpeg:
-            self._capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
-        if width and height:
-            self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-            self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-        if fps:
-            self._capture.set(cv2.CAP_PROP_FPS, fps)
+            raise WebcamBlurError(_why_not_opened(camera))
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or fps or 30.0
         self.size = _frame_size(self._capture)
         if width and height and self.size != (width, height):
             log.warning("camera %s gave %dx%d instead of the requested %dx%d", camera, *self.size, width, height)
+
+    def _open(self) -> cv2.VideoCapture:
+        width, height, fps, mjpeg = self._request
+        target: int | str = int(self.name) if self.name.isdigit() else self.name
+        capture = cv2.VideoCapture(target, cv2.CAP_V4L2 if platform.system() == "Linux" else cv2.CAP_ANY)
+        if not capture.isOpened():
+            return capture
+        if mjpeg:
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        if width and height:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        if fps:
+            capture.set(cv2.CAP_PROP_FPS, fps)
+        return capture
+
+    def reopen(self) -> bool:
+        """Try once to get the camera back after it was lost."""
+        self._capture.release()
+        self._capture = self._open()
+        return self._capture.isOpened()
 
     def read(self) -> np.ndarray:
         """The next frame; a camera never ends, so failing reads mean it was lost."""
@@ -61,7 +70,7 @@ class CameraSource:
             if ok and frame is not None and frame.size:
                 return frame
             time.sleep(0.05)
-        raise WebcamBlurError(f"camera {self.name} stopped delivering frames (unplugged or taken by another app?)")
+        raise SourceLost(f"camera {self.name} stopped delivering frames (unplugged, or taken by another app?)")
 
     def release(self) -> None:
         self._capture.release()
@@ -110,6 +119,29 @@ class Pacer:
         elif self._next > now:
             time.sleep(self._next - now)
         self._next += self.period
+
+
+def _device_path(camera: str) -> str:
+    return f"/dev/video{camera}" if camera.isdigit() and platform.system() == "Linux" else camera
+
+
+def _why_not_opened(camera: str) -> str:
+    """The reason a camera did not open, with what to do about it."""
+    path = _device_path(camera)
+    if path.startswith("/dev/") and os.path.exists(path):
+        if not os.access(path, os.R_OK | os.W_OK):
+            return (
+                f"no permission to open camera {path}: add yourself to the 'video' group "
+                "(sudo usermod -aG video $USER) and log in again"
+            )
+        if opened_by_another_process(path):
+            return f"camera {path} is in use by another program; close it (or pick another with --camera N)"
+        return f"camera {path} exists but cannot capture video (is it a metadata node? try --list-cameras)"
+    found = ", ".join(list_cameras()) or "none"
+    return (
+        f"no camera could be opened at {camera!r} (tried {path}); cameras found: {found}; "
+        "use --camera N, or --input FILE for a video"
+    )
 
 
 def _frame_size(capture: cv2.VideoCapture) -> tuple[int, int]:

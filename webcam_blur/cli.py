@@ -8,12 +8,11 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 from . import __version__
 from .errors import WebcamBlurError
-from .settings import Settings
+from .settings import DEFAULTS, Settings, make_settings, read_config
 
 log = logging.getLogger("webcam_blur")
 
@@ -38,119 +37,49 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _number(kind, low=None, high=None, what="value"):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
-        if value != value or (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise argparse.ArgumentTypeError(f"{what} must be {bounds}, not {text}")
-        return value
-
-    return parse
+def _add(group, *flags: str, help: str, default_shown: bool = True, **kwargs) -> None:
+    """A settings flag: its value is checked later with the config file's (see settings.RULES)."""
+    dest = kwargs.pop("dest", None) or flags[-1].lstrip("-").replace("-", "_")
+    if default_shown and kwargs.get("action") is None:
+        default = getattr(DEFAULTS, dest)
+        help += f" (default: {default:g})" if isinstance(default, float) else f" (default: {default})"
+    group.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, help=help, **kwargs)
 
 
-def _threshold(text: str) -> str:
-    if text == "otsu":
-        return text
-    value = _number(float, 0.01, 0.99, "--threshold")(text)
-    return str(value)
-
-
-def _add_model_flags(parser: argparse.ArgumentParser, runtime_default: str) -> None:
-    group = parser.add_argument_group("model")
-    group.add_argument(
-        "--weights",
-        type=Path,
-        metavar="PATH",
-        help="weights file: the DeepLab .tflite, a cached Keras .weights.h5, or a reference DeepLabv3+ .h5 "
-        "(default: the official PASCAL VOC network, downloaded once into ~/.keras/webcam-blur)",
-    )
-    group.add_argument(
-        "--backbone",
-        choices=("mobilenetv2", "xception"),
-        default="mobilenetv2",
-        help="network backbone; xception is far slower and downloads the reference project's weights "
-        "(default: %(default)s)",
-    )
-    group.add_argument(
-        "--model-size",
-        type=_number(int, 64, 2048, "--model-size"),
-        default=512,
-        metavar="N",
-        help="side of the square the frame is letterboxed into; smaller is faster and coarser (default: %(default)s)",
-    )
-    group.add_argument(
-        "--runtime",
-        choices=("lite", "keras"),
-        default=runtime_default,
-        help="lite: a LiteRT export of the Keras model run by XNNPACK (fast, built once and cached); "
-        "keras: TensorFlow directly (default: %(default)s)",
-    )
-    group.add_argument(
-        "--device",
-        choices=("auto", "cpu", "gpu"),
-        default="auto",
-        help="where inference runs: auto uses a GPU when TensorFlow sees one, else the CPU (default: %(default)s)",
-    )
-    group.add_argument(
-        "--threads",
-        type=_number(int, 1, 256, "--threads"),
-        metavar="N",
-        help="CPU threads for inference (default: all cores)",
-    )
+def _add_common_flags(parser: argparse.ArgumentParser) -> None:
+    model = parser.add_argument_group("model")
+    _add(model, "--weights", metavar="PATH", default_shown=False,
+         help="weights file: the DeepLab .tflite, a cached Keras .weights.h5, or a reference DeepLabv3+ .h5 "
+         "(default: the official PASCAL VOC network, downloaded once into ~/.keras/webcam-blur)")
+    _add(model, "--backbone", metavar="{mobilenetv2,xception}",
+         help="network backbone; xception is far slower and downloads the reference project's weights")
+    _add(model, "--model-size", metavar="N", help="side of the square the frame is letterboxed into, 64-2048; "
+         "smaller is faster and coarser")
+    _add(model, "--runtime", metavar="{lite,keras}", default_shown=False, help="lite: a LiteRT export of the Keras "
+         "model run by XNNPACK (fast, built once and cached); keras: TensorFlow directly (default: lite; keras in photo mode)")
+    _add(model, "--device", metavar="{auto,cpu,gpu}", help="where inference runs: auto uses a GPU when TensorFlow "
+         "sees one, else the CPU")
+    _add(model, "--threads", metavar="N", default_shown=False, help="CPU threads for inference (default: all cores)")
     look = parser.add_argument_group("look")
-    look.add_argument(
-        "--effect",
-        choices=("blur", "bokeh", "replace"),
-        default="blur",
-        help="blur: Gaussian blur of the background; bokeh: a lens-like disc blur in which highlights bloom; "
-        "replace: show --background instead (default: %(default)s)",
-    )
-    look.add_argument(
-        "--blur",
-        type=_number(float, 0, 100, "--blur"),
-        default=60.0,
-        metavar="0-100",
-        help="blur strength, relative to the frame size; 0 turns blurring off (default: %(default)g)",
-    )
-    look.add_argument(
-        "--background",
-        metavar="IMAGE|VIDEO|#RRGGBB",
-        help="replacement background: a picture (scaled to cover), a video (looped) or a colour; implies --effect replace",
-    )
+    _add(look, "--effect", metavar="{blur,bokeh,replace}", help="blur: Gaussian blur of the background; bokeh: a "
+         "lens-like disc blur in which highlights bloom; replace: show --background instead")
+    _add(look, "--blur", metavar="0-100", help="blur strength, relative to the frame size; 0 turns blurring off")
+    _add(look, "--background", metavar="IMAGE|VIDEO|#RRGGBB", default_shown=False,
+         help="replacement background: a picture (scaled to cover), a video (looped) or a colour; implies --effect replace")
     mask = parser.add_argument_group("mask")
-    mask.add_argument(
-        "--mask",
-        choices=("refined", "raw"),
-        default="refined",
-        help="refined: soft, edge-aware (guided filter), steady over time; raw: the network's argmax, feathered "
-        "(default: %(default)s)",
-    )
-    mask.add_argument(
-        "--temporal",
-        type=_number(float, 0, 0.95, "--temporal"),
-        default=0.7,
-        metavar="0-0.95",
-        help="how strongly the mask is averaged over time where the picture is still; 0 = off (default: %(default)g)",
-    )
-    mask.add_argument("--cleanup", action="store_true", help="drop small stray blobs and fill enclosed holes in the mask")
-    mask.add_argument(
-        "--threshold",
-        type=_threshold,
-        default="0.5",
-        metavar="0-1|otsu",
-        help="person probability above which a pixel counts as person, or 'otsu' to pick it per frame "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--log-level",
-        choices=("debug", "info", "warning", "error"),
-        default="info",
-        help="how much to log on stderr (default: %(default)s)",
-    )
+    _add(mask, "--mask", metavar="{refined,raw}", help="refined: soft, edge-aware (guided filter), steady over time; "
+         "raw: the network's argmax, feathered")
+    _add(mask, "--temporal", metavar="0-0.95", help="how strongly the mask is held steady where the picture is still; "
+         "0 = off")
+    _add(mask, "--cleanup", action="store_true", help="drop small stray blobs and fill enclosed holes in the mask")
+    _add(mask, "--threshold", metavar="0-1|otsu", help="person probability above which a pixel counts as person, "
+         "or 'otsu' to pick it per frame")
+    general = parser.add_argument_group("general")
+    general.add_argument("--config", type=Path, metavar="FILE.toml",
+                         help="read settings from a TOML file (keys as the flags: blur = 80, model-size = 385); "
+                         "flags given on the command line win")
+    general.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info",
+                         help="how much to log on stderr (default: %(default)s)")
 
 
 def live_parser() -> argparse.ArgumentParser:
@@ -163,37 +92,29 @@ def live_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     source = parser.add_argument_group("source")
-    source.add_argument("--camera", default="0", metavar="N|PATH", help="camera index or device path (default: 0)")
-    source.add_argument(
-        "--input", metavar="FILE|URL", help="read a video file or stream instead of a camera (played at its own rate)"
-    )
-    source.add_argument("--width", type=_number(int, 16, 7680, "--width"), default=1280, help="capture width (default: %(default)s)")
-    source.add_argument("--height", type=_number(int, 16, 4320, "--height"), default=720, help="capture height (default: %(default)s)")
-    source.add_argument(
-        "--fps",
-        type=_number(float, 1, 240, "--fps"),
-        default=30.0,
-        help="camera frame rate to ask for, and the virtual camera's output rate (default: %(default)g)",
-    )
-    source.add_argument("--mjpeg", action="store_true", help="ask the camera for MJPEG, which many USB cameras need for 720p at 30 fps")
-    source.add_argument(
-        "--every-frame",
-        action="store_true",
-        help="segment every frame in order instead of always the newest one (for files: no frame is skipped)",
-    )
+    _add(source, "--camera", metavar="N|PATH", help="camera index or device path")
+    _add(source, "--input", metavar="FILE|URL", default_shown=False,
+         help="read a video file or stream instead of a camera (played at its own rate)")
+    _add(source, "--width", metavar="W", help="capture width to ask the camera for")
+    _add(source, "--height", metavar="H", help="capture height to ask the camera for")
+    _add(source, "--fps", metavar="FPS", help="camera frame rate to ask for, and the virtual camera's output rate")
+    _add(source, "--mjpeg", action="store_true", help="ask the camera for MJPEG, which many USB cameras need for 720p at 30 fps")
+    _add(source, "--every-frame", action="store_true",
+         help="segment every frame in order instead of always the newest one (for files: no frame is skipped)")
+    _add(source, "--reconnect-timeout", metavar="SECONDS", help="when the camera is lost, keep the virtual camera "
+         "going and retry this long before giving up")
     source.add_argument("--list-cameras", action="store_true", help="list the cameras that can be opened and exit")
     sinks = parser.add_argument_group("output")
-    sinks.add_argument("--no-preview", dest="preview", action="store_false", help="do not open the preview window")
-    sinks.add_argument("--no-vcam", dest="vcam", action="store_false", help="do not send to a virtual camera")
-    sinks.add_argument("--vcam-device", metavar="DEVICE", help="virtual camera device, e.g. /dev/video10 (default: the first free one)")
-    sinks.add_argument(
-        "--vcam-backend", metavar="NAME", help="pyvirtualcam backend: v4l2loopback, obs, unitycapture (default: the platform's)"
-    )
-    sinks.add_argument("--output", type=Path, metavar="FILE", help="also write the result to a video file (.mp4 or .avi)")
-    sinks.add_argument(
-        "--stats", action="store_true", help="show output fps, mask Hz and inference ms in the preview, and log them every second"
-    )
-    _add_model_flags(parser, runtime_default="lite")
+    _add(sinks, "--no-preview", dest="preview", action="store_false", help="do not open the preview window")
+    _add(sinks, "--no-vcam", dest="vcam", action="store_false", help="do not send to a virtual camera")
+    _add(sinks, "--vcam-device", metavar="DEVICE", default_shown=False,
+         help="virtual camera device, e.g. /dev/video10 (default: the first free one)")
+    _add(sinks, "--vcam-backend", metavar="NAME", default_shown=False,
+         help="pyvirtualcam backend: v4l2loopback, obs, unitycapture (default: the platform's)")
+    _add(sinks, "--output", metavar="FILE", default_shown=False, help="also write the result to a video file (.mp4 or .avi)")
+    _add(sinks, "--stats", action="store_true",
+         help="show output fps, mask Hz and inference ms in the preview, and log them every second")
+    _add_common_flags(parser)
     return parser
 
 
@@ -203,10 +124,26 @@ def photo_parser() -> argparse.ArgumentParser:
         description="Portrait mode for one photo: the person stays sharp, the background is blurred.",
     )
     parser.add_argument("image", type=Path, metavar="IN", help="the photo to process (any format OpenCV reads)")
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="where to write the result (.png, .jpg, ...)")
+    parser.add_argument("-o", "--output", dest="photo_output", type=Path, required=True, metavar="OUT",
+                        help="where to write the result (.png, .jpg, ...)")
     parser.add_argument("--save-mask", type=Path, metavar="MASK.png", help="also write the person mask (white = person)")
-    _add_model_flags(parser, runtime_default="keras")
+    _add_common_flags(parser)
     return parser
+
+
+NOT_SETTINGS = {"config", "log_level", "list_cameras", "image", "photo_output", "save_mask"}
+
+
+def settings_from_args(args: argparse.Namespace, base: dict | None = None) -> Settings:
+    """Defaults, then ``base``, then the config file, then the flags; all checked together."""
+    values, origins = dict(base or {}), {}
+    if args.config is not None:
+        config_values, origins = read_config(args.config)
+        values.update(config_values)
+    values.update({k: v for k, v in vars(args).items() if k not in NOT_SETTINGS})
+    for key in vars(args):
+        origins.pop(key, None)
+    return make_settings(values, origins)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -278,19 +215,19 @@ def run_photo(args) -> int:
     if image is None:
         raise WebcamBlurError(f"cannot read {args.image} as an image")
     image = as_bgr(image)
-    for target in (args.output, args.save_mask):
+    for target in (args.photo_output, args.save_mask):
         if target is not None and not target.parent.is_dir():
             raise WebcamBlurError(f"cannot write {target}: folder {target.parent} does not exist")
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, base={"runtime": "keras"})  # one photo: skip the LiteRT export
     refiner, compositor = build_look(settings)
     segmenter = _load_segmenter(settings)
     segmentation = segmenter.segment(image)
     matte = refiner.refine(image, segmentation) if refiner else segmentation.mask
-    _write_image(args.output, compositor.compose(image, matte))
+    _write_image(args.photo_output, compositor.compose(image, matte))
     mask = binary_mask(matte)
     if args.save_mask:
         _write_image(args.save_mask, mask)
-    log.info("wrote %s (person: %.0f%% of the photo)", args.output, 100 * (mask > 0).mean())
+    log.info("wrote %s (person: %.0f%% of the photo)", args.photo_output, 100 * (mask > 0).mean())
     return 0
 
 
@@ -304,11 +241,8 @@ def build_look(settings: Settings):
     if settings.mask == "refined":
         refine = RefineSettings(temporal=settings.temporal, cleanup=settings.cleanup, threshold=settings.threshold)
         refiner = MaskRefiner(refine, settings.model_size)
-    background = Background(settings.background) if settings.background else None
-    effect = "replace" if background is not None else settings.effect
-    if effect == "replace" and background is None:
-        raise WebcamBlurError("--effect replace needs --background IMAGE|VIDEO|#RRGGBB")
-    return refiner, Compositor(settings.blur, effect, background, feather=0.0 if refiner else 0.004)
+    background = Background(settings.background) if settings.effect == "replace" else None
+    return refiner, Compositor(settings.blur, settings.effect, background, feather=0.0 if refiner else 0.004)
 
 
 def _write_image(path: Path, image) -> None:
@@ -335,16 +269,12 @@ def run_live(args) -> int:
     else:
         source = CameraSource(settings.camera, settings.width, settings.height, settings.fps, settings.mjpeg)
     try:
-        return _run_pipeline(settings, source, args.vcam_backend)
+        return _run_pipeline(settings, source)
     finally:
         source.release()
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    return Settings(**{f.name: getattr(args, f.name) for f in fields(Settings) if hasattr(args, f.name)})
-
-
-def _run_pipeline(settings: Settings, source, vcam_backend: str | None) -> int:
+def _run_pipeline(settings: Settings, source) -> int:
     from .pipeline import Pipeline
     from .sinks import PreviewWindow, VideoFileSink, VirtualCameraSink
 
@@ -352,7 +282,7 @@ def _run_pipeline(settings: Settings, source, vcam_backend: str | None) -> int:
     refiner, compositor = build_look(settings)
     try:
         if settings.vcam:
-            vcam = VirtualCameraSink(settings.fps, settings.vcam_device, vcam_backend)
+            vcam = VirtualCameraSink(settings.fps, settings.vcam_device, settings.vcam_backend)
             vcam.open(*source.size)  # fail now, not after the model has loaded
             sinks.append(vcam)
         if settings.output:
@@ -364,7 +294,15 @@ def _run_pipeline(settings: Settings, source, vcam_backend: str | None) -> int:
             sink.close()
         raise
     pipeline = Pipeline(
-        source, segmenter, compositor, sinks, preview, settings.every_frame, settings.stats, refiner
+        source,
+        segmenter,
+        compositor,
+        sinks,
+        preview,
+        every_frame=settings.every_frame,
+        show_stats=settings.stats,
+        refiner=refiner,
+        reconnect_timeout=settings.reconnect_timeout,
     )
     outputs = [type(s).__name__ for s in sinks] + (["preview (q quits)"] if preview else [])
     log.info("running: %s -> %s; Ctrl-C stops", source.name, ", ".join(outputs) or "nowhere")

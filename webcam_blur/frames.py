@@ -31,7 +31,8 @@ def _to_uint8(frame: np.ndarray) -> np.ndarray:
         return frame.astype(np.uint8) * 255
     if np.issubdtype(frame.dtype, np.floating):
         # Floats are 0..1 by OpenCV's convention; NaN becomes black.
-        return np.clip(np.nan_to_num(frame) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        unit = np.clip(np.nan_to_num(frame, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        return (unit * 255.0 + 0.5).astype(np.uint8)
     if np.issubdtype(frame.dtype, np.integer):
         scale = 255.0 / np.iinfo(frame.dtype).max  # full range of the type -> 0..255
         return np.clip(frame.astype(np.float32) * scale + 0.5, 0, 255).astype(np.uint8)

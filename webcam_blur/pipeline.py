@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .errors import WebcamBlurError
+from .errors import SourceLost, WebcamBlurError
 from .frames import as_bgr
 
 log = logging.getLogger(__name__)
@@ -160,10 +160,13 @@ class Pipeline:
         every_frame: bool = False,
         show_stats: bool = False,
         refiner=None,
+        reconnect_timeout: float = 60.0,
     ) -> None:
         self.source = source
         self.segmenter = segmenter
         self.refiner = refiner
+        self.reconnect_timeout = reconnect_timeout
+        self.lost = False
         self.compositor = compositor
         self.sinks = list(sinks)
         self.preview = preview
@@ -175,6 +178,7 @@ class Pipeline:
         self._idle_checked = 0.0
         self._last_out: np.ndarray | None = None
         self._last_sent = 0.0
+        self._last_frame_at = time.perf_counter()
         self.show_mask = False
         self.blur_enabled = True
         self._stop = threading.Event()
@@ -237,7 +241,11 @@ class Pipeline:
         seq = 0
         try:
             while not self._stop.is_set():
-                frame = self.source.read()
+                try:
+                    frame = self.source.read()
+                except SourceLost as lost:
+                    self._reconnect(lost)
+                    continue
                 if frame is None:
                     break  # end of input; a lost camera raises instead
                 seq += 1
@@ -254,6 +262,20 @@ class Pipeline:
             self._frames.close()
             if self.every_frame:
                 self._put_ordered(None)
+
+    def _reconnect(self, lost: SourceLost) -> None:
+        """Retry with backoff while the output shows the last picture; give up after the timeout."""
+        self.lost = True
+        log.warning("%s; reconnecting (giving up after %g s)", lost, self.reconnect_timeout)
+        started, delay = time.perf_counter(), 0.25
+        while not self._stop.wait(delay):
+            if self.source.reopen():
+                log.info("camera is back")
+                self.lost = False
+                return
+            if time.perf_counter() - started >= self.reconnect_timeout:
+                raise WebcamBlurError(f"{lost}; gave up after {self.reconnect_timeout:g} s of retrying")
+            delay = min(delay * 2, 1.0)
 
     def _put_ordered(self, item) -> None:
         while not self._stop.is_set():
@@ -292,12 +314,14 @@ class Pipeline:
         seen = 0
         while not self._stop.is_set():
             self._poll_preview()
-            newest = self._frames.newer_than(seen, timeout=0.005 if self.preview else 0.1)
+            newest = self._frames.newer_than(seen, timeout=0.005 if self.preview else 0.02)
             if newest is None:
                 if self._frames.closed and self._masks_done():
                     return
+                self._cover_for_lost_camera()
                 continue
             seen, item = newest
+            self._last_frame_at = time.perf_counter()
             if self._check_idle():
                 self._keep_alive()
                 continue
@@ -318,6 +342,23 @@ class Pipeline:
                 log.info("%s", "no one reads the virtual camera: idling" if idle else "virtual camera opened: resuming")
             self._idle = idle
         return self._idle
+
+    def _cover_for_lost_camera(self) -> None:
+        """While no frames come, keep every output going with the last picture, dimmed, and say why."""
+        period = 1.0 / max(getattr(self.source, "fps", 30.0), 1.0)
+        now = time.perf_counter()
+        if self._last_out is None or now - self._last_frame_at < max(4 * period, 0.5) and not self.lost:
+            return
+        if now - self._last_sent < period:
+            return
+        self._last_sent = now
+        shown = cv2.convertScaleAbs(self._last_out, alpha=0.45)
+        notice = "camera lost - reconnecting"
+        cv2.putText(shown, notice, (16, shown.shape[0] - 20), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
+        for sink in self.sinks:
+            sink.send(shown)
+        if self.preview is not None:
+            self.preview.send(shown)
 
     def _keep_alive(self) -> None:
         """While idle, repeat the last picture now and then so the device never goes blank."""

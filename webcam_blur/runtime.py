@@ -79,15 +79,20 @@ class LiteRuntime:
     @classmethod
     def from_model(cls, model, cache: Path, threads: int | None = None) -> "LiteRuntime":
         path = cache / f"runtime-{weights_digest(model)[:16]}-{model.input_shape[1]}.tflite"
-        if not path.exists():
-            import keras
+        if path.exists():
+            try:
+                return cls(path, threads)
+            except (ValueError, RuntimeError):
+                log.warning("cached runtime %s is unreadable; building it again", path)
+                path.unlink()
+        import keras
 
-            log.info("building the LiteRT runtime for %dx%d (once per weights and size)", *model.input_shape[1:3])
-            cache.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".partial.tflite")
-            spec = keras.InputSpec(shape=(1, *model.input_shape[1:]), dtype="float32")
-            model.export(str(partial), format="litert", input_signature=[spec], verbose=False)
-            partial.replace(path)
+        log.info("building the LiteRT runtime for %dx%d (once per weights and size)", *model.input_shape[1:3])
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial.tflite")
+        spec = keras.InputSpec(shape=(1, *model.input_shape[1:]), dtype="float32")
+        model.export(str(partial), format="litert", input_signature=[spec], verbose=False)
+        partial.replace(path)
         return cls(path, threads)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:

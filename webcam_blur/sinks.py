@@ -74,6 +74,17 @@ class VirtualCameraSink:
             reason = " ".join(str(e).split())
             if isinstance(e, KeyError):
                 reason = f"unknown virtual camera backend {self.backend!r}"
+            if self.device and os.path.exists(self.device):
+                if not os.access(self.device, os.R_OK | os.W_OK):
+                    raise WebcamBlurError(
+                        f"no permission to open virtual camera {self.device}: add yourself to the 'video' group "
+                        "(sudo usermod -aG video $USER) and log in again"
+                    ) from None
+                if opened_by_another_process(self.device):
+                    raise WebcamBlurError(
+                        f"virtual camera {self.device} is in use by another program writing to it; close that "
+                        "program or choose another device with --vcam-device"
+                    ) from None
             raise WebcamBlurError(
                 f"no virtual camera{' at ' + self.device if self.device else ''} ({reason}); "
                 f"on Linux load v4l2loopback with: {MODPROBE} (on Windows/macOS install OBS Studio "

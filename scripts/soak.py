@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Run the real pipeline for many frames and watch memory and threads: they must stay flat.
+
+    python scripts/soak.py --frames 20000 --weights ../shared/models/deeplabv3_mnv2_pascal_quant.tflite
+
+Frames of a shared person video are replayed as fast as the pipeline takes them (unpaced), through
+segmentation, refinement and compositing, into a sink that drops them. Every --every frames it
+prints ``frames N  RSS X MB  threads T``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+
+from webcam_blur.capture import ReplaySource
+from webcam_blur.compositor import Compositor
+from webcam_blur.errors import WebcamBlurError
+from webcam_blur.pipeline import Pipeline
+from webcam_blur.refine import MaskRefiner
+from webcam_blur.segmenter import PersonSegmenter
+
+
+def rss_mb() -> float:
+    """Current (not peak) resident memory, from /proc."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class CountingSink:
+    def __init__(self, every: int, total: int, stop) -> None:
+        self.count, self.every, self.total, self.stop = 0, every, total, stop
+        self.rows: list[tuple[int, float, int]] = []
+
+    def send(self, frame) -> None:
+        self.count += 1
+        if self.count % self.every == 0:
+            row = (self.count, rss_mb(), threading.active_count())
+            self.rows.append(row)
+            print(f"frames {row[0]:6d}  RSS {row[1]:7.1f} MB  threads {row[2]}", flush=True)
+        if self.count >= self.total:
+            self.stop()
+
+    def close(self) -> None:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=20000, help="frames to push through (default: %(default)s)")
+    parser.add_argument("--every", type=int, default=1000, help="report every N frames (default: %(default)s)")
+    parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
+    parser.add_argument("--video", type=Path, default=Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared")) / "videos" / "again.mkv")
+    parser.add_argument("--size", default="640x480", help="frame size WxH (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        width, height = (int(v) for v in args.size.split("x"))
+        capture = cv2.VideoCapture(str(args.video))
+        frames = []
+        while len(frames) < 120:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frames.append(cv2.resize(frame, (width, height)))
+        if not frames:
+            raise WebcamBlurError(f"cannot decode {args.video}")
+        segmenter = PersonSegmenter.load(args.weights)
+        pipeline_box = {}
+        sink = CountingSink(args.every, args.frames, lambda: pipeline_box["p"].stop())
+        pipeline = Pipeline(ReplaySource(frames, paced=False), segmenter, Compositor(feather=0), [sink], refiner=MaskRefiner())
+        pipeline_box["p"] = pipeline
+        started = time.perf_counter()
+        stats = pipeline.run()
+    except (WebcamBlurError, ValueError) as e:
+        print(f"soak: error: {e}", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - started
+    rows = sink.rows
+    if len(rows) >= 2:
+        growth = rows[-1][1] - rows[len(rows) // 2][1]
+        print(f"{stats.frames_out} frames in {elapsed:.0f} s ({stats.frames_out / elapsed:.0f} fps), {stats.masks} masks; "
+              f"RSS {rows[0][1]:.0f} -> {rows[-1][1]:.0f} MB (second half: {growth:+.1f} MB); "
+              f"threads {rows[0][2]} -> {rows[-1][2]}; after stop: {threading.active_count()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
