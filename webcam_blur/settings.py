@@ -67,7 +67,7 @@ def _number(kind: type, low: float, high: float) -> Callable[[object], float]:
             raise ValueError(f"must be a number, not {value!r}")
         try:
             number = kind(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"must be a number, not {value!r}") from None
         if kind is int and isinstance(value, float) and not value.is_integer():
             raise ValueError(f"must be a whole number, not {value!r}")
