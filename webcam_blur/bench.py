@@ -1,7 +1,8 @@
 """``webcam-blur bench``: our pipeline against the tutorials' naive loop, on the same frames, in one run.
 
-(a) ours: the real pipeline (capture thread, inference thread, output loop), fed decoded frames
-    as a 30 fps camera would, and once more unpaced to find its ceiling;
+(a) ours: the real pipeline (capture thread, inference thread, output loop) with the app's default
+    look (refined mask, halo-free blur), fed decoded frames as a 30 fps camera would, and once
+    more unpaced to find its ceiling; "inference ms" covers the network and the mask refinement;
 (b) naive: synchronous ``model.predict`` at 512² on every frame, full-resolution Gaussian blur,
     ``np.where`` blend — what the still-photo tutorials do in a loop (its argmax is taken on the
     stride-16 logits, which flatters it a little).
@@ -73,13 +74,16 @@ class _UnwatchedCamera:
         pass
 
 
-def run_ours(segmenter, frames, seconds: float, paced: bool, blur: float = 60.0, sinks=()) -> dict:
+def run_ours(segmenter, frames, seconds: float, paced: bool, sinks=(), mask: str = "refined") -> dict:
+    """The app's own pipeline with its default look (refined mask, halo-free blur)."""
     from .capture import ReplaySource
-    from .compositor import Compositor
+    from .cli import build_look
     from .pipeline import Pipeline
+    from .settings import Settings
 
+    refiner, compositor = build_look(Settings(mask=mask))
     source = ReplaySource(frames, fps=30.0, paced=paced)
-    pipeline = Pipeline(source, segmenter, Compositor(blur), sinks)
+    pipeline = Pipeline(source, segmenter, compositor, sinks, refiner=refiner)
     timer = threading.Timer(seconds, pipeline.stop)
     with _Usage() as usage:
         timer.start()
