@@ -3,8 +3,9 @@
 
     python scripts/soak.py --frames 20000 --weights ../shared/models/deeplabv3_mnv2_pascal_quant.tflite
 
-Frames of a shared person video are replayed as fast as the pipeline takes them (unpaced), through
-segmentation, refinement and compositing, into a sink that drops them. Every --every frames it
+Frames of a shared person video are replayed as a 30 fps camera would deliver them (``--unpaced``:
+as fast as the pipeline takes them), through segmentation, refinement and compositing, into a
+sink that drops them. Every --every frames it
 prints ``frames N  RSS X MB  threads T``.
 """
 
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
     parser.add_argument("--video", type=Path, default=Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared")) / "videos" / "again.mkv")
     parser.add_argument("--size", default="640x480", help="frame size WxH (default: %(default)s)")
+    parser.add_argument("--unpaced", action="store_true", help="replay as fast as possible instead of at 30 fps")
     args = parser.parse_args(argv)
     try:
         width, height = (int(v) for v in args.size.split("x"))
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         segmenter = PersonSegmenter.load(args.weights)
         pipeline_box = {}
         sink = CountingSink(args.every, args.frames, lambda: pipeline_box["p"].stop())
-        pipeline = Pipeline(ReplaySource(frames, paced=False), segmenter, Compositor(feather=0), [sink], refiner=MaskRefiner())
+        pipeline = Pipeline(ReplaySource(frames, fps=30.0, paced=not args.unpaced), segmenter, Compositor(feather=0), [sink], refiner=MaskRefiner())
         pipeline_box["p"] = pipeline
         started = time.perf_counter()
         stats = pipeline.run()

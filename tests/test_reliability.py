@@ -298,7 +298,7 @@ def test_defaults_are_valid():
 
 def test_soak_script_reports_memory_and_threads(shared, tflite_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "soak.py"), "--frames", "300", "--every", "100",
+        [sys.executable, str(ROOT / "scripts" / "soak.py"), "--frames", "300", "--every", "100", "--unpaced",
          "--weights", str(tflite_path), "--video", str(shared / "videos" / "again.mkv")],
         capture_output=True, text=True, timeout=600,
     )

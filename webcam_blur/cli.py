@@ -69,6 +69,8 @@ def _add_common_flags(parser: argparse.ArgumentParser) -> None:
     mask = parser.add_argument_group("mask")
     _add(mask, "--mask", metavar="{refined,raw}", help="refined: soft, edge-aware (guided filter), steady over time; "
          "raw: the network's argmax, feathered")
+    _add(mask, "--no-guided-filter", dest="guided", action="store_false",
+         help="refined mask without the edge-aware guided filter: the probability, upsampled smoothly")
     _add(mask, "--temporal", metavar="0-0.95", help="how strongly the mask is held steady where the picture is still; "
          "0 = off")
     _add(mask, "--cleanup", action="store_true", help="drop small stray blobs and fill enclosed holes in the mask")
@@ -239,7 +241,9 @@ def build_look(settings: Settings):
 
     refiner = None
     if settings.mask == "refined":
-        refine = RefineSettings(temporal=settings.temporal, cleanup=settings.cleanup, threshold=settings.threshold)
+        refine = RefineSettings(
+            guided=settings.guided, temporal=settings.temporal, cleanup=settings.cleanup, threshold=settings.threshold
+        )
         refiner = MaskRefiner(refine, settings.model_size)
     background = Background(settings.background) if settings.effect == "replace" else None
     return refiner, Compositor(settings.blur, settings.effect, background, feather=0.0 if refiner else 0.004)

@@ -30,6 +30,7 @@ class Settings:
     background: str | None = None
     # mask
     mask: str = "refined"
+    guided: bool = True
     temporal: float = 0.7
     cleanup: bool = False
     threshold: str = "0.5"
@@ -123,6 +124,7 @@ RULES: dict[str, Callable[[object], object]] = {
     "blur": _number(float, 0, 100),
     "background": _text,
     "mask": _choice("mask"),
+    "guided": _flag,
     "temporal": _number(float, 0, 0.95),
     "cleanup": _flag,
     "threshold": _threshold,
