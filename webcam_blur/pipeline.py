@@ -89,6 +89,7 @@ class Stats:
     frames_out: int = 0
     masks: int = 0
     inference_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
+    refine_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     compose_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     latency_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     mask_age_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
@@ -101,6 +102,7 @@ class Stats:
         recent = lambda xs: float(np.median(list(xs)[-60:])) if xs else float("nan")  # noqa: E731
         return (
             f"{fps:.1f} fps, mask {mask_hz:.1f} Hz, inference {recent(self.inference_ms):.0f} ms, "
+            f"refine {recent(self.refine_ms):.0f} ms, "
             f"compose {recent(self.compose_ms):.1f} ms, latency {recent(self.latency_ms):.0f} ms"
         )
 
@@ -184,6 +186,7 @@ class Pipeline:
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
         self._frames = Latest()
+        self._segmentations = Latest()
         self._masks = Latest()
         self._ordered: queue.Queue = queue.Queue(maxsize=8)
         self._threads: list[threading.Thread] = []
@@ -205,6 +208,8 @@ class Pipeline:
         self._start("capture", self._capture_loop)
         if not self.every_frame:
             self._start("inference", self._inference_loop)
+            if self.refiner is not None:
+                self._start("refine", self._refine_loop)
         try:
             if self.every_frame:
                 self._ordered_output_loop()
@@ -287,6 +292,12 @@ class Pipeline:
 
     def _inference_loop(self) -> None:
         _lower_priority({threading.get_native_id()})
+        try:
+            self._infer_newest_frames()
+        finally:
+            self._segmentations.close()
+
+    def _infer_newest_frames(self) -> None:
         seen = 0
         while not self._stop.is_set():
             newest = self._frames.newer_than(seen, timeout=0.1)
@@ -298,13 +309,45 @@ class Pipeline:
             if self._idle:
                 time.sleep(0.05)  # nobody is watching: no inference
                 continue
-            self._masks.put((item, self._segment(item.frame)))
+            segmentation = self._infer(item.frame)
+            if self.refiner is None:
+                self._publish(item, segmentation.mask)
+            else:
+                self._segmentations.put((item, segmentation))
 
-    def _segment(self, frame: np.ndarray) -> np.ndarray:
+    def _refine_loop(self) -> None:
+        """Refines the newest segmentation while the network already works on the next frame."""
+        _lower_priority({threading.get_native_id()})
+        seen = 0
+        while not self._stop.is_set():
+            newest = self._segmentations.newer_than(seen, timeout=0.1)
+            if newest is None:
+                if self._segmentations.closed:
+                    return
+                continue
+            seen, (item, segmentation) = newest
+            self._publish(item, self._refine(item.frame, segmentation))
+
+    def _infer(self, frame: np.ndarray):
         started = time.perf_counter()
         segmentation = self.segmenter.segment(frame)
-        mask = self.refiner.refine(frame, segmentation) if self.refiner is not None else segmentation.mask
         self.stats.inference_ms.append((time.perf_counter() - started) * 1000)
+        return segmentation
+
+    def _refine(self, frame: np.ndarray, segmentation) -> np.ndarray:
+        started = time.perf_counter()
+        mask = self.refiner.refine(frame, segmentation)
+        self.stats.refine_ms.append((time.perf_counter() - started) * 1000)
+        return mask
+
+    def _publish(self, item: Stamped, mask: np.ndarray) -> None:
+        self.stats.masks += 1
+        self._masks.put((item, mask))
+
+    def _segment(self, frame: np.ndarray) -> np.ndarray:
+        """Network and refinement in one go, for ``every_frame``."""
+        segmentation = self._infer(frame)
+        mask = segmentation.mask if self.refiner is None else self._refine(frame, segmentation)
         self.stats.masks += 1
         return mask
 
@@ -369,7 +412,7 @@ class Pipeline:
                 sink.send(self._last_out)
 
     def _masks_done(self) -> bool:
-        return not any(t.is_alive() for t in self._threads if t.name.endswith("inference"))
+        return not any(t.is_alive() for t in self._threads if t.name.endswith(("inference", "refine")))
 
     def _ordered_output_loop(self) -> None:
         while not self._stop.is_set():

@@ -33,7 +33,7 @@ class RefineSettings:
     temporal: float = 0.7  # 0 = no smoothing over time; towards 1 = steadier where the picture is still
     cleanup: bool = False  # drop blobs far smaller than the largest person, fill enclosed holes
     threshold: str = "0.5"  # a number in (0, 1), or "otsu"
-    work_size: int = 320  # the filter's statistics are computed at about this width (long side)
+    work_size: int = 256  # the filter's statistics are computed at about this width (long side)
     detail_size: int = 800  # the coefficients are applied at up to this width (long side); edges finer than that are lost in a call anyway
 
 
@@ -159,18 +159,18 @@ class MaskRefiner:
         guide = cv2.resize(frame, small, interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255)
         probability = segmentation.probability_at(*small)
         probability = self._smooth_over_time(probability, guide)
+        # The matte is made at up to ``detail_size`` and scaled up last, in 8 bits: a 720p or
+        # 1080p frame has no finer edges that a stride-16 network could have found.
+        detail_scale = max(1, round(max(height, width) / s.detail_size))
+        detail = frame
+        if detail_scale > 1:
+            detail = cv2.resize(frame, (width // detail_scale, height // detail_scale), interpolation=cv2.INTER_AREA)
         if s.guided:
             cell = 16 * max(height, width) / self.model_size  # one network cell, in frame pixels
             radius = max(1, round(s.radius * cell / scale))
-            detail_scale = max(1, round(max(height, width) / s.detail_size))
-            detail = frame
-            if detail_scale > 1:
-                detail = cv2.resize(frame, (width // detail_scale, height // detail_scale), interpolation=cv2.INTER_AREA)
             alpha = _fast_guided_filter(detail, probability, guide, radius, s.eps, self._buffers)
-            if alpha.shape[:2] != (height, width):
-                alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
         else:
-            alpha = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
+            alpha = cv2.resize(probability, (detail.shape[1], detail.shape[0]), interpolation=cv2.INTER_LINEAR)
         alpha = self._dead_band(alpha)
         alpha8 = cv2.convertScaleAbs(alpha, alpha=255.0)  # saturates to 0..255
         if s.threshold == "otsu":
@@ -182,6 +182,8 @@ class MaskRefiner:
             mask = binary_mask(alpha8)
             keep = remove_blobs_and_holes(mask)
             alpha8 = np.where(keep > mask, np.uint8(255), np.minimum(alpha8, keep))
+        if alpha8.shape != (height, width):
+            alpha8 = cv2.resize(alpha8, (width, height), interpolation=cv2.INTER_LINEAR)
         return alpha8
 
     def _smooth_over_time(self, probability: np.ndarray, guide: np.ndarray) -> np.ndarray:
