@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resolutions", default=",".join(RESOLUTIONS), help="comma-separated, from: %(default)s")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced run (default: %(default)s)")
     parser.add_argument("--naive-seconds", type=float, default=5.0, help="length of each naive run (default: %(default)s)")
+    parser.add_argument("--mask", choices=("refined", "raw"), default="refined", help="mask of our pipeline (default: %(default)s)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     try:
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         video = args.video or Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared")) / "videos" / DEFAULT_VIDEO
         if not video.is_file():
             raise WebcamBlurError(f"benchmark video not found: {video} (pass --video)")
-        results = benchmark(video, args.weights, args.model_size, args.threads, args.device, resolutions, args.seconds, args.naive_seconds)
+        results = benchmark(video, args.weights, args.model_size, args.threads, args.device, resolutions, args.seconds, args.naive_seconds, args.mask)
     except WebcamBlurError as e:
         print(f"webcam-blur bench: error: {e}", file=sys.stderr)
         return 1
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def benchmark(video, weights, model_size, threads, device, resolutions, seconds, naive_seconds) -> dict:
+def benchmark(video, weights, model_size, threads, device, resolutions, seconds, naive_seconds, mask="refined") -> dict:
     from . import weights as weights_module
     from .model import deeplabv3plus
     from .segmenter import PersonSegmenter
@@ -213,11 +214,11 @@ def benchmark(video, weights, model_size, threads, device, resolutions, seconds,
     results = {}
     for res in resolutions:
         frames = [cv2.resize(f, RESOLUTIONS[res], interpolation=cv2.INTER_AREA) for f in decoded]
-        ours = run_ours(segmenter, frames, seconds, paced=True)
-        unpaced = run_ours(segmenter, frames, seconds / 2, paced=False)
+        ours = run_ours(segmenter, frames, seconds, paced=True, mask=mask)
+        unpaced = run_ours(segmenter, frames, seconds / 2, paced=False, mask=mask)
         ours["max_output_fps"] = unpaced["output_fps"]
         naive = run_naive(naive_model, frames, naive_seconds)
-        idle = run_ours(segmenter, frames, min(seconds, 4.0), paced=True, sinks=[_UnwatchedCamera()])
+        idle = run_ours(segmenter, frames, min(seconds, 4.0), paced=True, sinks=[_UnwatchedCamera()], mask=mask)
         results[res] = {
             "ours": ours,
             "ours_unpaced": unpaced,
