@@ -108,9 +108,9 @@ class Compositor:
         factor = round(self.feather * min(height, width))  # integral: OpenCV's fast area path
         if factor >= 2:
             mask = cv2.resize(mask, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
-        alpha3 = cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
         if factor < 2:
-            return alpha3
+            return cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR, dst=self._buffer("alpha3", (height, width, 3)))
+        alpha3 = cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
         return cv2.resize(alpha3, (width, height), dst=self._buffer("alpha3", (height, width, 3)), interpolation=cv2.INTER_LINEAR)
 
     def backdrop(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -16,9 +16,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("lite", "keras")
-DEVICES = ("auto", "cpu", "gpu")
-
 
 class KerasRuntime:
     """The model itself under ``tf.function``, on ``device``: the path for GPUs, and the reference."""
