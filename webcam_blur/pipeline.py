@@ -70,6 +70,17 @@ class Latest:
         with self._cond:
             return self._cond.wait_for(lambda: self._taken >= self._seq or self.closed, timeout)
 
+    def each_newest(self, stop: threading.Event):
+        """Yield the newest value each time there is a newer one, until closed or ``stop`` is set."""
+        seen = 0
+        while not stop.is_set():
+            newest = self.newer_than(seen, timeout=0.1)
+            if newest is not None:
+                seen, value = newest
+                yield value
+            elif self.closed:
+                return
+
     def peek(self):
         with self._cond:
             return self._value
@@ -293,39 +304,22 @@ class Pipeline:
     def _inference_loop(self) -> None:
         _lower_priority({threading.get_native_id()})
         try:
-            self._infer_newest_frames()
+            for item in self._frames.each_newest(self._stop):
+                if self._idle:
+                    time.sleep(0.05)  # nobody is watching: no inference
+                    continue
+                segmentation = self._infer(item.frame)
+                if self.refiner is None:
+                    self._publish(item, segmentation.mask)
+                else:
+                    self._segmentations.put((item, segmentation))
         finally:
             self._segmentations.close()
-
-    def _infer_newest_frames(self) -> None:
-        seen = 0
-        while not self._stop.is_set():
-            newest = self._frames.newer_than(seen, timeout=0.1)
-            if newest is None:
-                if self._frames.closed:
-                    return
-                continue
-            seen, item = newest
-            if self._idle:
-                time.sleep(0.05)  # nobody is watching: no inference
-                continue
-            segmentation = self._infer(item.frame)
-            if self.refiner is None:
-                self._publish(item, segmentation.mask)
-            else:
-                self._segmentations.put((item, segmentation))
 
     def _refine_loop(self) -> None:
         """Refines the newest segmentation while the network already works on the next frame."""
         _lower_priority({threading.get_native_id()})
-        seen = 0
-        while not self._stop.is_set():
-            newest = self._segmentations.newer_than(seen, timeout=0.1)
-            if newest is None:
-                if self._segmentations.closed:
-                    return
-                continue
-            seen, (item, segmentation) = newest
+        for item, segmentation in self._segmentations.each_newest(self._stop):
             self._publish(item, self._refine(item.frame, segmentation))
 
     def _infer(self, frame: np.ndarray):
@@ -445,7 +439,7 @@ class Pipeline:
             log.info("%s", self._meter.text)
         if self.preview is not None:
             if self.show_stats:
-                out = out.copy() if out is frame else out
+                out = out.copy()  # the overlay is for the preview only, never the meeting
                 cv2.putText(out, self._meter.text, (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
                 cv2.putText(out, self._meter.text, (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA)
             self.preview.send(out)
