@@ -51,3 +51,19 @@ def test_mask_of_another_size_is_refused(scene):
     frame, mask = scene
     with pytest.raises(ValueError, match="does not match"):
         Compositor().compose(frame, mask[:10])
+
+
+@pytest.mark.parametrize("feather", [0.0, 0.02])
+@pytest.mark.parametrize("box", [np.s_[60:200, 100:220], np.s_[0:240, 0:320], np.s_[239:240, 0:1], np.s_[0:0, 0:0]])
+def test_blend_is_the_alpha_formula_everywhere(scene, box, feather):
+    # Blending runs inside the matte's bounding box only; the result must not show where it stops.
+    frame, _ = scene
+    rng = np.random.default_rng(1)
+    matte = np.zeros(frame.shape[:2], np.uint8)
+    matte[box] = rng.integers(0, 256, matte[box].shape, dtype=np.uint8)
+    compositor = Compositor(blur=60, feather=feather)
+    expected_alpha = compositor.alpha(matte).astype(np.float64)[..., None] / 255
+    backdrop = compositor.backdrop(frame, matte).astype(np.float64)
+    expected = frame * expected_alpha + backdrop * (1 - expected_alpha)
+    out = compositor.compose(frame, matte)
+    assert np.abs(out - expected).max() <= 1.0
