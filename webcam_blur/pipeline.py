@@ -212,10 +212,14 @@ class Pipeline:
 
     def run(self) -> Stats:
         """Block until ``q``, ``stop()`` or the end of the input; re-raise a worker's failure."""
+        opencv_threads = cv2.getNumThreads()
         if not self.every_frame:
             # Threads that exist before ours are the libraries' worker pools (XNNPACK's among
-            # them): let them and the inference thread yield to capture and output.
+            # them): let them and the inference thread yield to capture and output. OpenCV then
+            # works in the calling thread, so compositing runs at the output loop's priority
+            # rather than waiting on pool workers that give way to inference.
             _lower_priority(_native_threads() - {threading.get_native_id()})
+            cv2.setNumThreads(1)
         self._start("capture", self._capture_loop)
         if not self.every_frame:
             self._start("inference", self._inference_loop)
@@ -230,6 +234,7 @@ class Pipeline:
             self._errors.append(e)
         finally:
             self._shutdown()
+            cv2.setNumThreads(opencv_threads)
         if self._errors:
             error = self._errors[0]
             if isinstance(error, WebcamBlurError):
