@@ -11,12 +11,13 @@ Each DIR holds images/ and masks/ with the same stems (masks: nonzero = person).
   lag          (videos) 1 - IoU between the temporally smoothed mask and the same frame's unsmoothed one, %:
                how far smoothing trails the picture
 Variants: raw (network argmax), refined (the app's default mask). The last two lines are always
-``mean IoU`` and ``boundary F`` of the default settings on the first DIR at the first --size.
+``mean IoU`` and ``boundary F`` of the default settings on the first DIR at the first --size and --canvas.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from dataclasses import replace
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos", type=Path, metavar="DIR", help="also score flicker and lag on the videos in DIR")
     parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
     parser.add_argument("--size", default="512", help="model input size(s), comma-separated (default: 512)")
+    parser.add_argument("--canvas", default="fit", help="network canvas(es), comma-separated, from fit,square (default: fit)")
     parser.add_argument("--compare", default=DEFAULT_VARIANT, help=f"variants, comma-separated, from {','.join(VARIANTS)} (default: %(default)s)")
     parser.add_argument("--runtime", choices=("lite", "keras"), default="lite", help="inference runtime (default: lite)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write all scores as JSON")
@@ -156,38 +158,43 @@ def main(argv: list[str] | None = None) -> int:
         if DEFAULT_VARIANT not in variants:
             variants.append(DEFAULT_VARIANT)
         sizes = [int(s) for s in args.size.split(",")]
+        canvases = [c.strip() for c in args.canvas.split(",")]
+        if any(c not in ("fit", "square") for c in canvases):
+            raise WebcamBlurError(f"--canvas takes fit and/or square, not {args.canvas!r}")
         if not args.folders and not args.videos:
             raise WebcamBlurError("give at least one folder of image/mask pairs, or --videos DIR")
         found = {folder: pairs(folder) for folder in args.folders}
         videos = sorted(p for p in args.videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES) if args.videos else []
         results, sheet_rows = {}, []
-        for size in sizes:
-            segmenter = PersonSegmenter.load(args.weights, size=size, runtime=args.runtime)
+        for size, canvas in itertools.product(sizes, canvases):
+            segmenter = PersonSegmenter.load(args.weights, size=size, runtime=args.runtime, fit=canvas == "fit")
+            at = f"{size} {canvas}"
             for folder, folder_pairs in found.items():
-                print(f"{folder} at {size}:")
-                results[f"{folder.name}@{size}"] = evaluate_pairs(segmenter, folder_pairs, variants, size, not args.quiet, sheet_rows)
+                print(f"{folder} at {at}:")
+                results[f"{folder.name}@{at}"] = evaluate_pairs(segmenter, folder_pairs, variants, size, not args.quiet, sheet_rows)
             if videos:
-                print(f"{args.videos} at {size}:")
-                results[f"videos@{size}"] = evaluate_videos(segmenter, videos, variants, size, not args.quiet)
+                print(f"{args.videos} at {at}:")
+                results[f"videos@{at}"] = evaluate_videos(segmenter, videos, variants, size, not args.quiet)
     except (WebcamBlurError, ValueError) as e:
         print(f"eval_quality: error: {e}", file=sys.stderr)
         return 1
-    print("\n| set | size | variant | mean IoU | boundary F | flicker % | lag % |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| set | size | canvas | variant | mean IoU | boundary F | flicker % | lag % |")
+    print("|---|---|---|---|---|---|---|---|")
     for key, by_variant in results.items():
-        name, size = key.rsplit("@", 1)
+        name, at = key.rsplit("@", 1)
+        size, canvas = at.split()
         for variant, r in by_variant.items():
             if "mean_iou" in r:
-                print(f"| {name} ({r['images']}) | {size} | {variant} | {r['mean_iou']:.3f} | {r['boundary_f']:.3f} | | |")
+                print(f"| {name} ({r['images']}) | {size} | {canvas} | {variant} | {r['mean_iou']:.3f} | {r['boundary_f']:.3f} | | |")
             else:
-                print(f"| {name} ({r['videos']}) | {size} | {variant} | | | {r['flicker']:.3f} | {r['lag']:.2f} |")
+                print(f"| {name} ({r['videos']}) | {size} | {canvas} | {variant} | | | {r['flicker']:.3f} | {r['lag']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     if args.sheet and sheet_rows:
         contact_sheet(sheet_rows, args.sheet)
         print(f"contact sheet: {args.sheet}")
     if found:
-        first = results[f"{args.folders[0].name}@{sizes[0]}"][DEFAULT_VARIANT]
+        first = results[f"{args.folders[0].name}@{sizes[0]} {canvases[0]}"][DEFAULT_VARIANT]
         print(f"mean IoU {first['mean_iou']:.3f}")
         print(f"boundary F {first['boundary_f']:.3f}")
     return 0

@@ -58,10 +58,18 @@ def keras_model_513(tflite_path: Path):
 
 @pytest.fixture(scope="session")
 def segmenter(tflite_path: Path):
-    """The product's default: 512x512, LiteRT runtime."""
+    """The product's default: long side 512 on a fitted canvas, LiteRT runtime."""
     from webcam_blur.segmenter import PersonSegmenter
 
     return PersonSegmenter.load(tflite_path, size=512, runtime="lite")
+
+
+@pytest.fixture(scope="session")
+def square_segmenter(tflite_path: Path):
+    """Every frame padded to 512x512, as the tutorials do."""
+    from webcam_blur.segmenter import PersonSegmenter
+
+    return PersonSegmenter.load(tflite_path, size=512, runtime="lite", fit=False)
 
 
 @pytest.fixture(scope="session")

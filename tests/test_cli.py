@@ -80,6 +80,7 @@ def test_help_runs_without_loading_the_model():
         (["--threshold", "most"], "--threshold must be a number"),
         (["--fps", "0"], "--fps must be between"),
         (["--model-size", "-3"], "--model-size must be between"),
+        (["--canvas", "round"], "--canvas must be one of fit, square"),
         (["--frobnicate"], "unrecognized arguments"),
     ],
 )

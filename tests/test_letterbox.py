@@ -9,12 +9,14 @@ from webcam_blur.letterbox import PAD_VALUE, Letterbox
 SHAPES = [(1, 1), (3, 1000), (1000, 3), (2160, 3840), (480, 640), (513, 513), (600, 512), (7, 5)]
 
 
+@pytest.mark.parametrize("fit", [False, True], ids=["square", "fit"])
 @pytest.mark.parametrize("shape", SHAPES)
-def test_canvas_holds_the_frame_top_left_and_pads_the_rest(shape):
+def test_canvas_holds_the_frame_top_left_and_pads_the_rest(shape, fit):
     frame = np.full(shape + (3,), 200, np.uint8)
-    box = Letterbox(*shape, 512)
+    box = Letterbox(*shape, 512, fit)
     canvas = box.place(frame)
-    assert canvas.shape == (512, 512, 3)
+    assert canvas.shape == box.canvas_shape + (3,)
+    assert max(canvas.shape[:2]) == 512 and canvas.shape[0] % 16 == canvas.shape[1] % 16 == 0
     assert max(box.content_width, box.content_height) == 512
     scale = 512 / max(shape)  # aspect ratio kept, to the pixel
     assert abs(box.content_width - max(1, shape[1] * scale)) <= 0.5
@@ -22,6 +24,27 @@ def test_canvas_holds_the_frame_top_left_and_pads_the_rest(shape):
     assert (canvas[: box.content_height, : box.content_width] == 200).all()
     assert (canvas[box.content_height :] == PAD_VALUE).all()
     assert (canvas[:, box.content_width :] == PAD_VALUE).all()
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "canvas"),
+    [
+        ((720, 1280), 512, (288, 512)),
+        ((1080, 1920), 512, (288, 512)),
+        ((480, 640), 512, (384, 512)),
+        ((1280, 720), 512, (512, 288)),
+        ((400, 600), 512, (384, 512)),  # 3:2 goes into the 4:3 canvas
+        ((500, 520), 512, (512, 512)),
+        ((3, 1000), 512, (288, 512)),
+        ((720, 1280), 385, (224, 385)),
+        ((720, 1280), 257, (160, 257)),
+    ],
+)
+def test_fitted_canvas_is_the_smallest_standard_shape_that_holds_the_frame(shape, size, canvas):
+    box = Letterbox(*shape, size, fit=True)
+    assert box.canvas_shape == canvas
+    assert box.content_height <= canvas[0] and box.content_width <= canvas[1]
+    assert Letterbox(*shape, size).canvas_shape == (size, size)
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -118,6 +118,7 @@ def test_virtual_camera_receives_composited_frames_at_the_requested_rate(shared,
 
 def test_pipeline_stop_ends_every_thread_within_a_second(shared, segmenter):
     source = VideoSource(str(shared / "videos" / "people_walking.mp4"), paced=True)
+    segmenter.prepare(*source.size)  # the runtime for this frame shape is made up front, as the app does
     pipeline = Pipeline(source, segmenter, Compositor(60))
     stopped_at = []
 

@@ -244,7 +244,7 @@ def test_corrupt_runtime_cache_is_rebuilt(tflite_path, tmp_path, monkeypatch):
     from webcam_blur.segmenter import PersonSegmenter
 
     monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
-    PersonSegmenter.load(tflite_path, size=257)
+    PersonSegmenter.load(tflite_path, size=257).prepare(50, 50)
     (runtime,) = tmp_path.glob("runtime-*.tflite")
     runtime.write_bytes(b"garbage")
     segmenter = PersonSegmenter.load(tflite_path, size=257)

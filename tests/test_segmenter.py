@@ -68,3 +68,17 @@ def test_grayscale_still_finds_the_person(segmenter, photos):
     image = photos["grace_hopper.bmp"]
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     assert iou(segmenter.segment(gray).mask, segmenter.segment(image).mask) > 0.9
+
+
+def test_fitted_canvas_finds_the_same_people_as_the_square_one(segmenter, square_segmenter, photos, shared):
+    # The fitted canvas drops only grey padding: photos, and 720p and 480p video frames of a signer.
+    capture = cv2.VideoCapture(str(shared / "videos" / "again.mkv"))
+    frames = [capture.read()[1] for _ in range(30)][::10]
+    frames = [cv2.resize(f, size) for f in frames for size in ((1280, 720), (640, 480))]
+    scores = []
+    for frame in list(photos.values()) + frames:
+        square = square_segmenter.segment(frame).mask
+        if square.mean() > 0.01 * 255:
+            scores.append(iou(segmenter.segment(frame).mask, square))
+    assert len(scores) >= 9
+    assert min(scores) >= 0.9 and np.mean(scores) >= 0.95, scores

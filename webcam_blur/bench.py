@@ -175,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--video", type=Path, help=f"person video to loop (default: ../shared/videos/{DEFAULT_VIDEO})")
     parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
-    parser.add_argument("--model-size", type=int, default=512, help="network input side (default: %(default)s)")
+    parser.add_argument("--model-size", type=int, default=512, help="the frame's long side in the network (default: %(default)s)")
+    parser.add_argument("--canvas", choices=("fit", "square"), default="fit",
+                        help="network input: the frame's own aspect (fit) or padded to a square (default: %(default)s)")
     parser.add_argument("--threads", type=int, help="inference threads (default: the app's default)")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="inference device (default: %(default)s)")
     parser.add_argument("--resolutions", default=",".join(RESOLUTIONS), help="comma-separated, from: %(default)s")
@@ -192,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         video = args.video or Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared")) / "videos" / DEFAULT_VIDEO
         if not video.is_file():
             raise WebcamBlurError(f"benchmark video not found: {video} (pass --video)")
-        results = benchmark(video, args.weights, args.model_size, args.threads, args.device, resolutions, args.seconds, args.naive_seconds, args.mask)
+        results = benchmark(video, args.weights, args.model_size, args.threads, args.device, resolutions, args.seconds, args.naive_seconds, args.mask, args.canvas)
     except WebcamBlurError as e:
         print(f"webcam-blur bench: error: {e}", file=sys.stderr)
         return 1
@@ -202,18 +204,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def benchmark(video, weights, model_size, threads, device, resolutions, seconds, naive_seconds, mask="refined") -> dict:
+def benchmark(
+    video, weights, model_size, threads, device, resolutions, seconds, naive_seconds, mask="refined", canvas="fit"
+) -> dict:
     from . import weights as weights_module
     from .model import deeplabv3plus
     from .segmenter import PersonSegmenter
 
     decoded = decode(video, 90)
-    segmenter = PersonSegmenter.load(weights, size=model_size, runtime="lite", threads=threads, device=device)
+    segmenter = PersonSegmenter.load(weights, size=model_size, threads=threads, device=device, fit=canvas == "fit")
     naive_model = deeplabv3plus(input_shape=(512, 512, 3))
     weights_module.load_into(naive_model, weights, "mobilenetv2")
     results = {}
     for res in resolutions:
         frames = [cv2.resize(f, RESOLUTIONS[res], interpolation=cv2.INTER_AREA) for f in decoded]
+        segmenter.prepare(*RESOLUTIONS[res])
         ours = run_ours(segmenter, frames, seconds, paced=True, mask=mask)
         unpaced = run_ours(segmenter, frames, seconds / 2, paced=False, mask=mask)
         ours["max_output_fps"] = unpaced["output_fps"]

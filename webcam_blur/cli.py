@@ -53,8 +53,10 @@ def _add_common_flags(parser: argparse.ArgumentParser) -> None:
          "(default: the official PASCAL VOC network, downloaded once into ~/.keras/webcam-blur)")
     _add(model, "--backbone", metavar="{mobilenetv2,xception}",
          help="network backbone; xception is far slower and downloads the reference project's weights")
-    _add(model, "--model-size", metavar="N", help="side of the square the frame is letterboxed into, 64-2048; "
+    _add(model, "--model-size", metavar="N", help="the frame's long side as the network sees it, 64-2048; "
          "smaller is faster and coarser")
+    _add(model, "--canvas", metavar="{fit,square}", help="network input: fit pads the frame only up to the nearest "
+         "16:9, 4:3 or square shape (a 720p frame runs at 512x288, ~2x faster); square pads it to N x N")
     _add(model, "--runtime", metavar="{lite,keras}", default_shown=False, help="lite: a LiteRT export of the Keras "
          "model run by XNNPACK (fast, built once and cached); keras: TensorFlow directly (default: lite; keras in photo mode)")
     _add(model, "--device", metavar="{auto,cpu,gpu}", help="where inference runs: auto uses a GPU when TensorFlow "
@@ -201,7 +203,13 @@ def _load_segmenter(settings: Settings):
     from .segmenter import PersonSegmenter
 
     return PersonSegmenter.load(
-        settings.weights, settings.backbone, settings.model_size, settings.runtime, settings.threads, settings.device
+        settings.weights,
+        settings.backbone,
+        settings.model_size,
+        settings.runtime,
+        settings.threads,
+        settings.device,
+        fit=settings.canvas == "fit",
     )
 
 
@@ -292,6 +300,7 @@ def _run_pipeline(settings: Settings, source) -> int:
         if settings.output:
             sinks.append(VideoFileSink(settings.output, source.fps))
         segmenter = _load_segmenter(settings)
+        segmenter.prepare(*source.size)
         preview = PreviewWindow() if settings.preview else None
     except BaseException:
         for sink in sinks:

@@ -2,7 +2,7 @@
 
 The Keras model stays the single source of truth; the LiteRT flatbuffer is derived from it at
 load time (a float32, batch-1 export that XNNPACK runs ~3x faster than ``tf.function`` on a
-laptop CPU) and cached on disk, keyed by a hash of the weights and the input size.
+laptop CPU) and cached on disk, keyed by a hash of the weights and the input shape.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ class KerasRuntime:
     def __init__(self, model, device: str = "/CPU:0") -> None:
         import tensorflow as tf
 
-        self.input_size = model.input_shape[1]
         self.device = device
 
         @tf.function(reduce_retracing=True)
@@ -71,11 +70,11 @@ class LiteRuntime:
         inp = self._interpreter.get_input_details()[0]
         self._input = inp["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
-        self.input_size = int(inp["shape"][1])
 
     @classmethod
     def from_model(cls, model, cache: Path, threads: int | None = None) -> "LiteRuntime":
-        path = cache / f"runtime-{weights_digest(model)[:16]}-{model.input_shape[1]}.tflite"
+        height, width = model.input_shape[1:3]
+        path = cache / f"runtime-{weights_digest(model)[:16]}-{height}x{width}.tflite"
         if path.exists():
             try:
                 return cls(path, threads)
@@ -84,7 +83,7 @@ class LiteRuntime:
                 path.unlink()
         import keras
 
-        log.info("building the LiteRT runtime for %dx%d (once per weights and size)", *model.input_shape[1:3])
+        log.info("building the LiteRT runtime for %dx%d (once per weights and shape)", width, height)
         cache.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial.tflite")
         spec = keras.InputSpec(shape=(1, *model.input_shape[1:]), dtype="float32")

@@ -6,6 +6,7 @@ import math
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -51,11 +52,17 @@ class Segmentation:
 
 
 class PersonSegmenter:
-    """Segments people in BGR frames of any size with a model whose input is ``size`` x ``size``."""
+    """Segments people in BGR frames of any size; the network sees them with long side ``size``.
 
-    def __init__(self, runtime, size: int) -> None:
-        self.runtime = runtime
+    ``runtime_for((height, width))`` makes the runtime for one canvas shape; each is made once,
+    on first use or ahead of time with :meth:`prepare`.
+    """
+
+    def __init__(self, runtime_for: Callable[[tuple[int, int]], Callable], size: int, fit: bool = True) -> None:
         self.size = size
+        self.fit = fit
+        self._runtime_for = runtime_for
+        self._runtimes: dict[tuple[int, int], Callable] = {}
         self._canvas: np.ndarray | None = None
 
     @classmethod
@@ -67,25 +74,47 @@ class PersonSegmenter:
         runtime: str = "lite",
         threads: int | None = None,
         device: str = "auto",
+        fit: bool = True,
     ) -> "PersonSegmenter":
         """Build the Keras model, load its weights (downloading the default once) and pick a runtime."""
         from . import weights as weights_module
         from .model import deeplabv3plus
         from .runtime import make_runtime
 
-        model = deeplabv3plus(backbone, input_shape=(size, size, 3))
-        weights_module.load_into(model, Path(weights) if weights else None, backbone)
-        return cls(make_runtime(model, runtime, device, weights_module.cache_dir(), threads), size)
+        square = deeplabv3plus(backbone, input_shape=(size, size, 3))
+        weights_module.load_into(square, Path(weights) if weights else None, backbone)
+        cache = weights_module.cache_dir()
+
+        def runtime_for(shape: tuple[int, int]):
+            model = square
+            if shape != (size, size):  # the same layers and weights, built for another input shape
+                model = deeplabv3plus(backbone, input_shape=(*shape, 3))
+                model.set_weights(square.get_weights())
+            return make_runtime(model, runtime, device, cache, threads)
+
+        return cls(runtime_for, size, fit)
+
+    def letterbox(self, width: int, height: int) -> Letterbox:
+        return Letterbox(height, width, self.size, self.fit)
+
+    def prepare(self, width: int, height: int) -> None:
+        """Make the runtime for frames of this size now, not when the first one arrives."""
+        self._runtime(self.letterbox(width, height).canvas_shape)
+
+    def _runtime(self, shape: tuple[int, int]) -> Callable:
+        if shape not in self._runtimes:
+            self._runtimes[shape] = self._runtime_for(shape)
+        return self._runtimes[shape]
 
     def logits(self, frame: np.ndarray) -> tuple[np.ndarray, Letterbox]:
         """Run the network on one frame; return its low-resolution logits and the frame's letterbox."""
         frame = as_bgr(frame)
-        box = Letterbox(frame.shape[0], frame.shape[1], self.size)
+        box = self.letterbox(frame.shape[1], frame.shape[0])
         self._canvas = box.place(frame, self._canvas)
         rgb = cv2.cvtColor(self._canvas, cv2.COLOR_BGR2RGB)
         batch = preprocess_input(rgb.astype(np.float32))[None]
-        return self.runtime(batch)[0], box
+        return self._runtime(box.canvas_shape)(batch)[0], box
 
     def segment(self, frame: np.ndarray) -> Segmentation:
         logits, box = self.logits(frame)
-        return Segmentation(logits, box, 2 ** round(math.log2(self.size / logits.shape[0])))
+        return Segmentation(logits, box, 2 ** round(math.log2(max(box.canvas_shape) / max(logits.shape[:2]))))

@@ -21,6 +21,7 @@ class Settings:
     weights: Path | None = None
     backbone: str = "mobilenetv2"
     model_size: int = 512
+    canvas: str = "fit"
     runtime: str = "lite"
     device: str = "auto"
     threads: int | None = None
@@ -55,6 +56,7 @@ class Settings:
 DEFAULTS = Settings()
 CHOICES = {
     "backbone": ("mobilenetv2", "xception"),
+    "canvas": ("fit", "square"),
     "runtime": ("lite", "keras"),
     "device": ("auto", "cpu", "gpu"),
     "effect": ("blur", "bokeh", "replace"),
@@ -117,6 +119,7 @@ RULES: dict[str, Callable[[object], object]] = {
     "weights": _path,
     "backbone": _choice("backbone"),
     "model_size": _number(int, 64, 2048),
+    "canvas": _choice("canvas"),
     "runtime": _choice("runtime"),
     "device": _choice("device"),
     "threads": _number(int, 1, 256),
