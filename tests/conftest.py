@@ -58,10 +58,17 @@ def keras_model_513(tflite_path: Path):
 
 @pytest.fixture(scope="session")
 def segmenter(tflite_path: Path):
-    """The product's default: long side 512 on a fitted canvas, LiteRT runtime."""
+    """The product's default: long side 512 on a fitted canvas, LiteRT runtime.
+
+    Its runtimes for 16:9 and 4:3 frames are made up front, as the app does for its camera, so
+    pipeline tests do not wait on a first-time export.
+    """
     from webcam_blur.segmenter import PersonSegmenter
 
-    return PersonSegmenter.load(tflite_path, size=512, runtime="lite")
+    segmenter = PersonSegmenter.load(tflite_path, size=512, runtime="lite")
+    for width, height in ((1280, 720), (640, 480)):
+        segmenter.prepare(width, height)
+    return segmenter
 
 
 @pytest.fixture(scope="session")

@@ -96,6 +96,8 @@ class Stats:
     """Counters and recent per-frame timings (bounded, so hours of running cost no memory)."""
 
     started: float = field(default_factory=time.perf_counter)
+    first_out: float | None = None
+    last_out: float | None = None
     frames_in: int = 0
     frames_out: int = 0
     masks: int = 0
@@ -104,6 +106,12 @@ class Stats:
     compose_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     latency_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     mask_age_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
+
+    def output_fps(self) -> float:
+        """Steady-state output rate: frames per second between the first and the last one sent."""
+        if self.frames_out < 2:
+            return 0.0
+        return (self.frames_out - 1) / max(self.last_out - self.first_out, 1e-9)
 
     def summary(self) -> str:
         elapsed = max(time.perf_counter() - self.started, 1e-9)
@@ -449,6 +457,9 @@ class Pipeline:
                 cv2.putText(out, self._meter.text, (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA)
             self.preview.send(out)
         self.stats.frames_out += 1
+        self.stats.last_out = time.perf_counter()
+        if self.stats.first_out is None:
+            self.stats.first_out = self.stats.last_out
         self.stats.latency_ms.append((time.perf_counter() - item.captured) * 1000)
         self.stats.mask_age_ms.append((done - mask_captured) * 1000)
 
