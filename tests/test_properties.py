@@ -3,7 +3,7 @@
 import math
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -66,6 +66,7 @@ ANY_VALUE = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(values=st.dictionaries(st.sampled_from(sorted(RULES) + ["bogus_key"]), ANY_VALUE, max_size=6))
+@example(values={"weights": "~0"})  # an unknown ~user: Path.expanduser raised RuntimeError
 def test_settings_either_validate_or_say_why(values):
     try:
         result = make_settings(values)

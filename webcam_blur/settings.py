@@ -7,6 +7,7 @@ checked up front and every problem is reported at once, in one line.
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -97,7 +98,8 @@ def _text(value: object) -> str:
 
 
 def _path(value: object) -> Path:
-    return Path(_text(value)).expanduser()
+    # os.path's expanduser leaves an unknown ~user as it is (then "not found"); Path's raises.
+    return Path(os.path.expanduser(_text(value)))
 
 
 def _flag(value: object) -> bool:
