@@ -16,15 +16,18 @@ differences, both measured (see `../shared/reference/NOTES.md`):
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 BACKBONES = ("mobilenetv2", "xception")
 PERSON_CLASS = 15  # PASCAL VOC
 
 
-def preprocess_input(rgb):
-    """Map RGB values 0..255 to the network's input range -1..1."""
-    return rgb * (1.0 / 127.5) - 1.0
+def preprocess_input(rgb, out=None):
+    """Map RGB values 0..255 to the network's input range -1..1, as float32 (into ``out`` if given)."""
+    out = np.multiply(rgb, np.float32(1 / 127.5), out=out, dtype=np.float32, casting="unsafe")
+    out -= 1.0
+    return out
 
 
 def deeplabv3plus(

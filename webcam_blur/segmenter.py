@@ -64,6 +64,7 @@ class PersonSegmenter:
         self._runtime_for = runtime_for
         self._runtimes: dict[tuple[int, int], Callable] = {}
         self._canvas: np.ndarray | None = None
+        self._batch: np.ndarray | None = None
 
     @classmethod
     def load(
@@ -111,9 +112,11 @@ class PersonSegmenter:
         frame = as_bgr(frame)
         box = self.letterbox(frame.shape[1], frame.shape[0])
         self._canvas = box.place(frame, self._canvas)
-        rgb = cv2.cvtColor(self._canvas, cv2.COLOR_BGR2RGB)
-        batch = preprocess_input(rgb.astype(np.float32))[None]
-        return self._runtime(box.canvas_shape)(batch)[0], box
+        cv2.cvtColor(self._canvas, cv2.COLOR_BGR2RGB, dst=self._canvas)  # in place: per-pixel swap
+        if self._batch is None or self._batch.shape[1:] != self._canvas.shape:
+            self._batch = np.empty((1, *self._canvas.shape), np.float32)
+        preprocess_input(self._canvas, out=self._batch[0])
+        return self._runtime(box.canvas_shape)(self._batch)[0], box
 
     def segment(self, frame: np.ndarray) -> Segmentation:
         logits, box = self.logits(frame)
