@@ -31,11 +31,21 @@ from webcam_blur.errors import WebcamBlurError
 from webcam_blur.quality import boundary_f, iou
 from webcam_blur.refine import MaskRefiner, RefineSettings, binary_mask
 from webcam_blur.segmenter import PersonSegmenter
+from webcam_blur.settings import CHOICES, DEFAULTS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov"}
-VARIANTS = ("raw", "refined")
-DEFAULT_VARIANT = "refined"
+VARIANTS = CHOICES["mask"]
+DEFAULT_VARIANT = DEFAULTS.mask
+
+
+def listed(text: str, allowed, flag: str) -> list[str]:
+    """A comma-separated flag value whose items must all be ``allowed``."""
+    items = [item.strip() for item in text.split(",")]
+    unknown = [item for item in items if item not in allowed]
+    if unknown:
+        raise WebcamBlurError(f"{flag}: unknown {unknown[0]!r}; choose from {', '.join(allowed)}")
+    return items
 
 
 def pairs(folder: Path) -> list[tuple[Path, Path]]:
@@ -145,22 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="512", help="model input size(s), comma-separated (default: 512)")
     parser.add_argument("--canvas", default="fit", help="network canvas(es), comma-separated, from fit,square (default: fit)")
     parser.add_argument("--compare", default=DEFAULT_VARIANT, help=f"variants, comma-separated, from {','.join(VARIANTS)} (default: %(default)s)")
-    parser.add_argument("--runtime", choices=("lite", "keras"), default="lite", help="inference runtime (default: lite)")
+    parser.add_argument("--runtime", choices=CHOICES["runtime"], default=DEFAULTS.runtime, help="inference runtime (default: %(default)s)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write all scores as JSON")
     parser.add_argument("--sheet", type=Path, metavar="OUT.png", help="write a contact sheet (image | mask | result)")
     parser.add_argument("--quiet", action="store_true", help="no per-image lines")
     args = parser.parse_args(argv)
     try:
-        variants = [v.strip() for v in args.compare.split(",")]
-        unknown = [v for v in variants if v not in VARIANTS]
-        if unknown:
-            raise WebcamBlurError(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+        variants = listed(args.compare, VARIANTS, "--compare")
         if DEFAULT_VARIANT not in variants:
             variants.append(DEFAULT_VARIANT)
         sizes = [int(s) for s in args.size.split(",")]
-        canvases = [c.strip() for c in args.canvas.split(",")]
-        if any(c not in ("fit", "square") for c in canvases):
-            raise WebcamBlurError(f"--canvas takes fit and/or square, not {args.canvas!r}")
+        canvases = listed(args.canvas, CHOICES["canvas"], "--canvas")
         if not args.folders and not args.videos:
             raise WebcamBlurError("give at least one folder of image/mask pairs, or --videos DIR")
         found = {folder: pairs(folder) for folder in args.folders}

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from .errors import WebcamBlurError
+from .settings import CHOICES, DEFAULTS
 
 RESOLUTIONS = {"640x480": (640, 480), "1280x720": (1280, 720), "1920x1080": (1920, 1080)}
 DEFAULT_VIDEO = "again.mkv"
@@ -181,14 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", type=Path, help=f"person video to loop (default: ../shared/videos/{DEFAULT_VIDEO})")
     parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
     parser.add_argument("--model-size", type=int, default=512, help="the frame's long side in the network (default: %(default)s)")
-    parser.add_argument("--canvas", choices=("fit", "square"), default="fit",
+    parser.add_argument("--canvas", choices=CHOICES["canvas"], default=DEFAULTS.canvas,
                         help="network input: the frame's own aspect (fit) or padded to a square (default: %(default)s)")
     parser.add_argument("--threads", type=int, help="inference threads (default: the app's default)")
-    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="inference device (default: %(default)s)")
+    parser.add_argument("--device", choices=CHOICES["device"], default=DEFAULTS.device, help="inference device (default: %(default)s)")
     parser.add_argument("--resolutions", default=",".join(RESOLUTIONS), help="comma-separated, from: %(default)s")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced run (default: %(default)s)")
     parser.add_argument("--naive-seconds", type=float, default=5.0, help="length of each naive run (default: %(default)s)")
-    parser.add_argument("--mask", choices=("refined", "raw"), default="refined", help="mask of our pipeline (default: %(default)s)")
+    parser.add_argument("--mask", choices=CHOICES["mask"], default=DEFAULTS.mask, help="mask of our pipeline (default: %(default)s)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     try:

@@ -115,7 +115,7 @@ class Stats:
 
     def summary(self) -> str:
         elapsed = max(time.perf_counter() - self.started, 1e-9)
-        return f"{self.frames_out} frames out, " + self.figures(self.frames_out / elapsed, self.masks / elapsed)
+        return f"{self.frames_out} frames out, " + self.figures(self.output_fps(), self.masks / elapsed)
 
     def figures(self, fps: float, mask_hz: float) -> str:
         recent = lambda xs: float(np.median(list(xs)[-60:])) if xs else float("nan")  # noqa: E731

@@ -148,9 +148,6 @@ class MaskRefiner:
         self._previous_alpha: np.ndarray | None = None
         self._buffers: dict[str, np.ndarray] = {}
 
-    def reset(self) -> None:
-        self._previous = self._stillness = self._previous_alpha = None
-
     def refine(self, frame: np.ndarray, segmentation) -> np.ndarray:
         s = self.settings
         height, width = frame.shape[:2]
