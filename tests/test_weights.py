@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from webcam_blur import weights
+from webcam_blur.assets import bundled
 from webcam_blur.errors import WebcamBlurError
 from webcam_blur.letterbox import Letterbox
 from webcam_blur.model import deeplabv3plus, preprocess_input
@@ -123,6 +124,30 @@ def test_offline_without_cache_says_where_to_put_the_file(tmp_path, monkeypatch)
     message = str(error.value)
     assert "\n" not in message
     assert str(tmp_path / source.filename) in message and "--weights" in message
+    assert message.count("127.0.0.1:9") == 1  # the URL is named once
+
+
+def test_the_default_network_ships_in_the_package_so_no_download_is_needed(tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    source = weights.SOURCES["mobilenetv2"]
+    offline = weights.WeightsSource(source.filename, "http://127.0.0.1:9/deeplab.tflite", source.sha256, shipped=True)
+    monkeypatch.setitem(weights.SOURCES, "mobilenetv2", offline)
+    path = weights.locate("mobilenetv2")
+    assert path == bundled(source.filename) and weights.sha256_of(path) == source.sha256
+    assert not list(tmp_path.iterdir())  # nothing downloaded
+
+
+def test_a_damaged_shipped_network_is_not_used(tflite_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    damaged = tmp_path / "shipped" / weights.SOURCES["mobilenetv2"].filename
+    damaged.parent.mkdir()
+    damaged.write_bytes(tflite_path.read_bytes()[:1000])
+    monkeypatch.setattr(weights, "bundled", lambda name: damaged.parent / name)
+    source = weights.SOURCES["mobilenetv2"]
+    monkeypatch.setitem(weights.SOURCES, "mobilenetv2",
+                        weights.WeightsSource(source.filename, "http://127.0.0.1:9/x.tflite", source.sha256, shipped=True))
+    with pytest.raises(WebcamBlurError, match="could not download"):  # it went for the download instead
+        weights.locate("mobilenetv2")
 
 
 def test_default_weights_come_from_the_cache_when_present(tflite_path, tmp_path, monkeypatch):

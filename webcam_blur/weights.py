@@ -1,20 +1,26 @@
 """Where the network's weights come from, and how each kind of file gets into the Keras model.
 
 The default source is the official DeepLabV3-MobileNetV2 PASCAL VOC network, published only as
-a uint8 TFLite file. We download it once, dequantize it into our Keras model and cache that as a
-Keras weights file, so the Keras model stays the single source of truth and later starts are fast.
+a uint8 TFLite file. It ships inside the package (2.2 MB), so a first run needs no network; we
+dequantize it into our Keras model and cache that as a Keras weights file, so the Keras model
+stays the single source of truth and later starts are fast. Other weights are downloaded once
+from a pinned URL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .assets import bundled
 from .errors import WebcamBlurError
 
 log = logging.getLogger(__name__)
@@ -25,11 +31,15 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 @dataclass(frozen=True)
 class WeightsSource:
-    """A published weights file: where it lives and what it must hash to (None: record on first use)."""
+    """A published weights file: where it lives and what it must hash to (None: record on first use).
+
+    ``shipped``: the same file is inside the package (the default network), so no download is needed.
+    """
 
     filename: str
     url: str
     sha256: str | None
+    shipped: bool = False
 
 
 SOURCES = {
@@ -38,6 +48,7 @@ SOURCES = {
         "https://raw.githubusercontent.com/google-coral/test_data/"
         "104342d2d3480b3e66203073dac24f4e2dbb4c41/deeplabv3_mnv2_pascal_quant.tflite",
         "350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398",
+        shipped=True,
     ),
     "xception": WeightsSource(
         "deeplabv3_xception_tf_dim_ordering_tf_kernels.h5",
@@ -91,6 +102,17 @@ def weights_kind(path: Path) -> str:
     )
 
 
+def locate(backbone: str) -> Path:
+    """The published weights for ``backbone``: the copy inside the package if it ships, else downloaded."""
+    source = SOURCES[backbone]
+    if source.shipped:
+        path = bundled(source.filename)
+        if path.is_file() and sha256_of(path) == source.sha256:
+            return path
+        log.warning("the network file shipped in the package is missing or damaged (%s); downloading it", path)
+    return fetch(backbone)
+
+
 def fetch(backbone: str) -> Path:
     """Return the published weights for ``backbone``, downloading them once with a hash check."""
     import keras
@@ -98,27 +120,33 @@ def fetch(backbone: str) -> Path:
     source = SOURCES[backbone]
     target = cache_dir() / source.filename
     if not target.exists():
-        log.info("downloading %s weights from %s", backbone, source.url)
+        log.info("downloading the %s weights from %s", backbone, source.url)
     try:
-        path = Path(
-            keras.utils.get_file(
-                source.filename,
-                source.url,
-                file_hash=source.sha256,
-                hash_algorithm="sha256",
-                cache_dir=str(cache_dir()),
-                cache_subdir=".",
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras prints its own progress on stdout
+            path = Path(
+                keras.utils.get_file(
+                    source.filename,
+                    source.url,
+                    file_hash=source.sha256,
+                    hash_algorithm="sha256",
+                    cache_dir=str(cache_dir()),
+                    cache_subdir=".",
+                )
             )
-        )
     except Exception as e:  # noqa: BLE001 - get_file raises bare Exception on network errors
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise WebcamBlurError(
-            f"could not download the {backbone} weights ({reason}); download {source.url} "
-            f"and put it at {target}, or pass --weights PATH"
+            f"could not download the {backbone} weights ({_download_failure(e, source.url)}); download "
+            f"{source.url} and put it at {target}, or pass --weights PATH"
         ) from None
     if source.sha256 is None:
         _check_recorded_hash(path)
     return path
+
+
+def _download_failure(error: Exception, url: str) -> str:
+    """Keras' message without the URL it repeats ("URL fetch failure on URL: None -- reason")."""
+    text = _first_line(error).replace(url, "").replace("URL fetch failure on : ", "")
+    return text.rsplit(" -- ", 1)[-1].strip() or type(error).__name__
 
 
 def _check_recorded_hash(path: Path) -> None:
@@ -136,7 +164,7 @@ def _check_recorded_hash(path: Path) -> None:
 
 def load_into(model, path: Path | None, backbone: str) -> None:
     """Load weights from ``path`` (or the published default) into ``model``, converting as needed."""
-    path = Path(path) if path is not None else fetch(backbone)
+    path = Path(path) if path is not None else locate(backbone)
     if not path.is_file():
         raise WebcamBlurError(f"weights file not found: {path}")
     kind = weights_kind(path)
@@ -168,8 +196,11 @@ def _load_tflite_cached(model, path: Path) -> None:
             return
         except Exception:  # noqa: BLE001 - a broken cache is rebuilt, never fatal
             log.warning("cached conversion %s is unreadable; converting again", cached)
+    log.info("converting %s into the Keras model (once per weights file)...", path.name)
+    started = time.perf_counter()
     for layer_name, values in tflite_weights(path).items():
         model.get_layer(layer_name).set_weights(values)
+    log.info("converted in %.1f s", time.perf_counter() - started)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_name(cached.name.replace(".weights.h5", ".partial.weights.h5"))
