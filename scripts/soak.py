@@ -35,6 +35,8 @@ def rss_mb() -> float:
 
 
 class CountingSink:
+    records = True
+
     def __init__(self, every: int, total: int, stop) -> None:
         self.count, self.every, self.total, self.stop = 0, every, total, stop
         self.rows: list[tuple[int, float, int]] = []

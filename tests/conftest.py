@@ -103,3 +103,34 @@ def tflite_reference(tflite_path: Path):
         return interpreter.get_tensor(out)[0] == 15
 
     return person
+
+
+class XServer:
+    """A private Xvfb server: ``display`` for DISPLAY, ``kill()`` to make it vanish mid-test."""
+
+    def __init__(self, display: str) -> None:
+        import subprocess
+        import time
+
+        self.display = display
+        self.process = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+@pytest.fixture
+def xvfb():
+    import shutil
+
+    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Xvfb and xdotool are needed under CI (.ci/run installs them)")
+        pytest.skip("Xvfb/xdotool not installed")
+    server = XServer(f":{90 + os.getpid() % 100}")
+    yield server
+    server.kill()

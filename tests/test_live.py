@@ -4,7 +4,6 @@ pyvirtualcam through a registered test backend, signals."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -15,7 +14,7 @@ import numpy as np
 import pyvirtualcam
 import pytest
 
-from helpers import error_lines, run_app, start_app
+from helpers import error_lines, find_window, run_app, start_app, wait_for_line
 from webcam_blur import cli
 from webcam_blur.capture import VideoSource
 from webcam_blur.compositor import Compositor
@@ -135,28 +134,13 @@ def test_pipeline_stop_ends_every_thread_within_a_second(shared, segmenter):
     assert not any(t.is_alive() for t in pipeline.threads)
 
 
-def _wait_for_line(process, needle, timeout=180.0):
-    """Read the app's stderr until ``needle`` shows up (the model loads first)."""
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if needle in line:
-            return
-    process.kill()
-    pytest.fail(f"{needle!r} never appeared; stderr was:\n{''.join(seen)}")
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_signals_stop_the_app_cleanly(shared, tflite_path, sig):
     process = start_app(
         "--input", str(shared / "videos" / "people_walking.mp4"), "--no-preview", "--no-vcam",
         "--weights", str(tflite_path),
     )
-    _wait_for_line(process, "running:")
+    wait_for_line(process, "running:")
     time.sleep(1.0)
     sent = time.monotonic()
     process.send_signal(sig)
@@ -167,38 +151,12 @@ def test_signals_stop_the_app_cleanly(shared, tflite_path, sig):
     assert "frames out" in process.stderr.read()
 
 
-@pytest.fixture
-def xvfb():
-    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Xvfb and xdotool are needed under CI (.ci/run installs them)")
-        pytest.skip("Xvfb/xdotool not installed")
-    display = f":{90 + os.getpid() % 100}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.0)
-    yield display
-    server.terminate()
-    server.wait(timeout=5)
-
-
-def _find_window(display, timeout=180.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = subprocess.run(["xdotool", "search", "--name", "^webcam-blur$"], capture_output=True, text=True,
-                               env={**os.environ, "DISPLAY": display})
-        if found.stdout.strip():
-            return found.stdout.split()[0]
-        time.sleep(0.5)
-    pytest.fail("the preview window never appeared")
-
-
 def test_preview_window_shows_composited_frames_and_q_quits(shared, tflite_path, tmp_path, xvfb):
-    env = {"DISPLAY": xvfb}
+    env = {"DISPLAY": xvfb.display}
     clip = shared / "videos" / "people_walking.mp4"
     process = start_app("--input", str(clip), "--no-vcam", "--weights", str(tflite_path), env=env)
     try:
-        window = _find_window(xvfb)
+        window = find_window(xvfb.display)
         time.sleep(3.0)  # let it show a few composited frames
         shot = tmp_path / "window.png"
         subprocess.run(["import", "-window", window, str(shot)], check=True, env={**os.environ, **env}, timeout=30)

@@ -21,6 +21,7 @@ from webcam_blur.compositor import Compositor
 from webcam_blur.errors import SourceLost, WebcamBlurError
 from webcam_blur.model import deeplabv3plus
 from webcam_blur.pipeline import Pipeline
+from webcam_blur.cli import config_keys
 from webcam_blur.settings import Settings, make_settings, read_config
 from webcam_blur.sinks import VirtualCameraSink
 
@@ -152,6 +153,8 @@ def test_a_dying_inference_worker_stops_everything_with_the_error(segmenter, cli
 
 def test_a_dying_sink_stops_everything_with_the_error(segmenter, clip_frames):
     class BrokenSink:
+        records = True
+
         def send(self, frame):
             raise OSError("disk full")
 
@@ -219,7 +222,7 @@ def weights_server(shared):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "corrupt"])
-def test_damaged_download_is_fetched_again(tflite_path, tmp_path, monkeypatch, weights_server, damage):
+def test_damaged_download_is_fetched_again(tflite_path, tmp_path, monkeypatch, weights_server, damage, capfd):
     monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
     source = weights.SOURCES["mobilenetv2"]
     monkeypatch.setitem(weights.SOURCES, "mobilenetv2", weights.WeightsSource(source.filename, f"{weights_server}/{source.filename}", source.sha256))
@@ -228,6 +231,7 @@ def test_damaged_download_is_fetched_again(tflite_path, tmp_path, monkeypatch, w
     cached.write_bytes(good[: len(good) // 3] if damage == "truncated" else good[:1000] + b"\0" * (len(good) - 1000))
     path = weights.fetch("mobilenetv2")
     assert weights.sha256_of(path) == source.sha256
+    assert capfd.readouterr().out == ""  # Keras' "Downloading data from" and progress bar stay off stdout
 
 
 def test_damaged_cache_without_network_is_a_clear_error(tflite_path, tmp_path, monkeypatch):
@@ -266,14 +270,54 @@ def test_all_bad_settings_are_listed_at_once():
 
 def test_config_file_is_read_and_flags_win(tmp_path):
     config = tmp_path / "webcam-blur.toml"
-    config.write_text('blur = 80\nmodel-size = 385\neffect = "bokeh"\nno_such = 1\n')
-    values, origins = read_config(config)
-    with pytest.raises(WebcamBlurError, match=r"webcam-blur.toml: no_such: unknown setting"):
-        make_settings(values, origins)
+    config.write_text('blur = 80\nmodel-size = 385\neffect = "bokeh"\nno_such = 1\nmodel_size = 3\n')
+    with pytest.raises(WebcamBlurError, match=r"webcam-blur.toml: unknown keys no_such, model_size"):
+        read_config(config, config_keys())
     config.write_text('blur = 80\nmodel-size = 385\neffect = "bokeh"\ntemporal = 0.2\n')
-    values, origins = read_config(config)
+    values, origins = read_config(config, config_keys())
     settings = make_settings({**values, "blur": "20"}, origins)
     assert (settings.blur, settings.model_size, settings.effect, settings.temporal) == (20.0, 385, "bokeh", 0.2)
+
+
+def test_config_keys_are_the_flags_names_and_paths_start_at_the_config_folder(tmp_path):
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    config = folder / "webcam-blur.toml"
+    config.write_text(
+        'no-preview = true\nno-vcam = true\nno-guided-filter = true\nmjpeg = true\nevery-frame = true\n'
+        'output = "out/blurred.mp4"\nbackground = "#00ff00"\ninput = "clips/talk.mp4"\nweights = "/abs/w.tflite"\n'
+    )
+    values, origins = read_config(config, config_keys())
+    settings = make_settings(values, origins)
+    assert (settings.preview, settings.vcam, settings.guided, settings.mjpeg, settings.every_frame) == (
+        False, False, False, True, True)
+    assert settings.output == folder / "out" / "blurred.mp4"
+    assert settings.input == str(folder / "clips" / "talk.mp4")
+    assert settings.background == "#00ff00" and str(settings.weights) == "/abs/w.tflite"
+    config.write_text("no-preview = false\n")
+    assert make_settings(*read_config(config, config_keys())).preview is True
+
+
+@pytest.mark.parametrize("kind", ["binary", "latin-1", "folder", "fifo", "huge"])
+def test_config_files_that_are_not_settings_are_one_line(tmp_path, kind):
+    import os
+
+    config = tmp_path / "webcam-blur.toml"
+    if kind == "binary":
+        config.write_bytes(bytes(range(256)) * 4)
+    elif kind == "latin-1":
+        config.write_bytes('background = "caf\xe9.jpg"\n'.encode("latin-1"))
+    elif kind == "folder":
+        config.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(config)  # reading it would block forever
+    else:
+        config.write_text("# " + "x" * (2 << 20) + "\n")
+    result = run_app("--config", str(config), "--no-preview", "--no-vcam", "--output", str(tmp_path / "o.mp4"), timeout=60)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert f"config {config}" in line or f"cannot read config {config}" in line
+    assert "Traceback" not in result.stderr
 
 
 def test_bad_config_from_the_command_line(tmp_path):

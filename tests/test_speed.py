@@ -30,6 +30,8 @@ def clip_frames(shared):
 class SwitchableCamera:
     """A virtual camera whose audience the test controls."""
 
+    records = False
+
     def __init__(self):
         self.watched = False
         self.frames = 0

@@ -68,6 +68,8 @@ def decode(video: Path, count: int) -> list[np.ndarray]:
 class _UnwatchedCamera:
     """A virtual camera that no meeting app has open: the pipeline should idle."""
 
+    records = False
+
     def send(self, frame) -> None:
         pass
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import SourceLost, WebcamBlurError
 from .frames import as_bgr
+from .overlay import draw_label
 
 log = logging.getLogger(__name__)
 
@@ -403,10 +404,10 @@ class Pipeline:
             return
         self._last_sent = now
         shown = cv2.convertScaleAbs(self._last_out, alpha=0.45)
-        notice = "camera lost - reconnecting"
-        cv2.putText(shown, notice, (16, shown.shape[0] - 20), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
+        draw_label(shown, "camera lost - reconnecting", (16, shown.shape[0] - 20), 0.8)
         for sink in self.sinks:
-            sink.send(shown)
+            if not sink.records:  # stand-in pictures are for a meeting, never for a recording
+                sink.send(shown)
         if self.preview is not None:
             self.preview.send(shown)
 
@@ -416,7 +417,8 @@ class Pipeline:
         if self._last_out is not None and now - self._last_sent >= IDLE_CHECK_PERIOD:
             self._last_sent = now
             for sink in self.sinks:
-                sink.send(self._last_out)
+                if not sink.records:
+                    sink.send(self._last_out)
 
     def _masks_done(self) -> bool:
         return not any(t.is_alive() for t in self._threads if t.name.endswith(("inference", "refine")))
@@ -453,8 +455,7 @@ class Pipeline:
         if self.preview is not None:
             if self.show_stats:
                 out = out.copy()  # the overlay is for the preview only, never the meeting
-                cv2.putText(out, self._meter.text, (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
-                cv2.putText(out, self._meter.text, (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA)
+                draw_label(out, self._meter.text, (10, 28))
             self.preview.send(out)
         self.stats.frames_out += 1
         self.stats.last_out = time.perf_counter()

@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from pathlib import Path
 
 import numpy as np
+
+from .quiet import native_stderr_silenced
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +68,9 @@ class LiteRuntime:
     def __init__(self, path: Path, threads: int | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self._interpreter = Interpreter(str(path), num_threads=threads or os.cpu_count() or 1)
-        self._interpreter.allocate_tensors()
+        with native_stderr_silenced():
+            self._interpreter = Interpreter(str(path), num_threads=threads or os.cpu_count() or 1)
+            self._interpreter.allocate_tensors()
         inp = self._interpreter.get_input_details()[0]
         self._input = inp["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
@@ -83,12 +87,15 @@ class LiteRuntime:
                 path.unlink()
         import keras
 
-        log.info("building the LiteRT runtime for %dx%d (once per weights and shape)", width, height)
+        log.info("building the LiteRT runtime for %dx%d network input (once per weights and shape)...", width, height)
+        started = time.perf_counter()
         cache.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial.tflite")
         spec = keras.InputSpec(shape=(1, *model.input_shape[1:]), dtype="float32")
-        model.export(str(partial), format="litert", input_signature=[spec], verbose=False)
+        with native_stderr_silenced():
+            model.export(str(partial), format="litert", input_signature=[spec], verbose=False)
         partial.replace(path)
+        log.info("built in %.1f s", time.perf_counter() - started)
         return cls(path, threads)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:

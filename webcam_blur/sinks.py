@@ -1,4 +1,9 @@
-"""Where composited frames go: the preview window, the virtual camera, a video file."""
+"""Where composited frames go: the virtual camera and a video file (the preview is ``window.py``).
+
+A sink has ``name`` (what the log calls it), ``send``, ``close`` and ``records``: whether it is a
+recording, which must get every composited frame and never the stand-in pictures that keep a
+meeting's camera alive (the lost-camera notice, the idle keep-alive).
+"""
 
 from __future__ import annotations
 
@@ -11,53 +16,20 @@ import cv2
 import numpy as np
 
 from .errors import WebcamBlurError
+from .quiet import native_stderr_silenced
 
 log = logging.getLogger(__name__)
 
-SYSTEM_FONTS = "/usr/share/fonts/truetype/dejavu"
 MODPROBE = 'sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="webcam-blur"'
-
-
-class PreviewWindow:
-    """An OpenCV window; ``poll`` pumps its events and returns the key pressed, if any."""
-
-    title = "webcam-blur"
-
-    def __init__(self) -> None:
-        if os.path.isdir(SYSTEM_FONTS):
-            os.environ.setdefault("QT_QPA_FONTDIR", SYSTEM_FONTS)  # opencv-python's Qt ships none
-        try:
-            cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-        except cv2.error:
-            raise WebcamBlurError(
-                "cannot open the preview window (no display?); run with --no-preview"
-            ) from None
-        self._shown = False
-
-    def send(self, frame: np.ndarray) -> None:
-        if not self._shown:
-            cv2.resizeWindow(self.title, frame.shape[1], frame.shape[0])
-            self._shown = True
-        cv2.imshow(self.title, frame)
-
-    def poll(self) -> int | None:
-        key = cv2.waitKey(1)
-        if self._shown and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
-            return ord("q")  # the user closed the window
-        return None if key < 0 else key & 0xFF
-
-    def close(self) -> None:
-        try:
-            cv2.destroyWindow(self.title)
-            cv2.waitKey(1)
-        except cv2.error:
-            pass
 
 
 class VirtualCameraSink:
     """pyvirtualcam output, opened on the first frame (its size is the camera's)."""
 
+    records = False
+
     def __init__(self, fps: float, device: str | None = None, backend: str | None = None) -> None:
+        self.name = "virtual camera"
         self.fps = fps
         self.device = device
         self.backend = backend
@@ -90,6 +62,7 @@ class VirtualCameraSink:
                 f"on Linux load v4l2loopback with: {MODPROBE} (on Windows/macOS install OBS Studio "
                 "and start its Virtual Camera once), or run with --no-vcam"
             ) from None
+        self.name = f"virtual camera {self._camera.device}"
         log.info("virtual camera: %s (%dx%d @ %g fps)", self._camera.device, width, height, self.fps)
 
     def send(self, frame: np.ndarray) -> None:
@@ -133,24 +106,53 @@ def opened_by_another_process(path: str) -> bool:
 
 
 class VideoFileSink:
-    """An MP4 (or any container OpenCV writes) of the composited frames."""
+    """A video file of the composited frames: H.264 in .mp4 where the OpenCV build can encode it.
 
-    def __init__(self, path: Path, fps: float) -> None:
+    The writer is opened up front, so a folder that cannot be written fails before the model
+    loads; frames of another size (a camera that came back in another mode) are scaled to fit.
+    """
+
+    records = True
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
         self.path = Path(path)
-        self.fps = fps
-        self._writer: cv2.VideoWriter | None = None
-        if not self.path.parent.exists():
+        self.name = str(self.path)
+        self.size = size
+        if not self.path.parent.is_dir():
             raise WebcamBlurError(f"cannot write {self.path}: folder {self.path.parent} does not exist")
+        self._writer, self.codec = _open_writer(self.path, fps, size)
+        log.info("writing %s (%s, %dx%d at %g fps)", self.path, self.codec, *size, fps)
 
     def send(self, frame: np.ndarray) -> None:
         if self._writer is None:
-            fourcc = cv2.VideoWriter_fourcc(*("mp4v" if self.path.suffix.lower() in (".mp4", ".m4v", ".mov") else "MJPG"))
-            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (frame.shape[1], frame.shape[0]))
-            if not self._writer.isOpened():
-                raise WebcamBlurError(f"cannot write video {self.path} (use .mp4 or .avi)")
+            return
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
         self._writer.write(frame)
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+
+
+CODECS = {  # container -> (fourcc, name) to try in order
+    ".mp4": (("avc1", "H.264"), ("mp4v", "MPEG-4 part 2")),
+    ".m4v": (("avc1", "H.264"), ("mp4v", "MPEG-4 part 2")),
+    ".mov": (("avc1", "H.264"), ("mp4v", "MPEG-4 part 2")),
+    ".mkv": (("avc1", "H.264"), ("MJPG", "Motion JPEG")),
+    ".avi": (("MJPG", "Motion JPEG"),),
+}
+
+
+def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.VideoWriter, str]:
+    codecs = CODECS.get(path.suffix.lower())
+    if codecs is None:
+        raise WebcamBlurError(f"cannot write video {path}: use a .mp4, .mkv or .avi name")
+    for fourcc, name in codecs:
+        with native_stderr_silenced():  # FFmpeg reports each encoder it cannot use
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+        if writer.isOpened():
+            return writer, name
+        writer.release()
+    raise WebcamBlurError(f"cannot write video {path} (is the folder writable?)")
