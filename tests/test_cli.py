@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from helpers import error_lines, run_app
-from webcam_blur.cli import live_parser, photo_parser
+from webcam_blur.cli import demo_parser, live_parser, photo_parser
 
 
 def _sharpness(image, region):
@@ -48,7 +48,7 @@ def test_photo_with_a_colour_background_and_the_raw_mask(shared, tflite_path, tm
     assert np.array_equal(replaced[person], original[person])
 
 
-@pytest.mark.parametrize("parser", [live_parser(), photo_parser()], ids=["live", "photo"])
+@pytest.mark.parametrize("parser", [live_parser(), demo_parser(), photo_parser()], ids=["live", "demo", "photo"])
 def test_help_documents_every_flag(parser):
     text = parser.format_help()
     for action in parser._actions:
@@ -58,9 +58,59 @@ def test_help_documents_every_flag(parser):
 
 
 def test_help_runs_without_loading_the_model():
-    for args in (["--help"], ["photo", "--help"]):
+    for args in (["--help"], ["demo", "--help"], ["photo", "--help"]):
         result = run_app(*args, timeout=60)
         assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_usage_names_the_subcommands():
+    usage = live_parser().format_usage()
+    for command in ("webcam-blur demo", "webcam-blur photo", "webcam-blur bench"):
+        assert command in usage
+
+
+def test_photo_help_shows_only_what_applies_to_a_photo():
+    text = photo_parser().format_help()
+    assert "--temporal" not in text and "VIDEO" not in text and "looped" not in text
+    assert "--background" in text and "--threshold" in text
+
+
+def test_list_cameras_with_none_says_what_to_check():
+    import os
+
+    if any(name.startswith("video") for name in os.listdir("/dev")):
+        pytest.skip("this machine has video devices")
+    result = run_app("--list-cameras", timeout=60)
+    assert result.returncode == 0
+    assert "no cameras found" in result.stdout
+    for hint in ("/dev/video", "usermod -aG video", "v4l2-ctl --list-devices", "--input FILE"):
+        assert hint in result.stdout
+
+
+def test_a_live_run_with_no_output_at_all_is_refused():
+    result = run_app("--no-preview", "--no-vcam", timeout=60)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "nowhere to show the result" in line and "--output FILE" in line
+
+
+@pytest.mark.parametrize("mode", ["photo", "video"])
+def test_an_output_that_is_the_input_is_refused_before_anything_is_touched(shared, tmp_path, mode):
+    suffix = ".bmp" if mode == "photo" else ".mkv"
+    original = shared / ("images/grace_hopper.bmp" if mode == "photo" else "videos/again.mkv")
+    target = tmp_path / f"input{suffix}"
+    target.write_bytes(original.read_bytes())
+    link = tmp_path / f"same{suffix}"
+    link.symlink_to(target)
+    if mode == "photo":
+        args = ["photo", str(target), "-o", str(link)]
+    else:
+        args = ["--input", str(target), "--output", str(link), "--no-preview", "--no-vcam"]
+    result = run_app(*args, timeout=60)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "is the input" in line
+    assert target.read_bytes() == original.read_bytes()
 
 
 @pytest.mark.parametrize(

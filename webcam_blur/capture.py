@@ -77,10 +77,16 @@ class CameraSource:
 
 
 class VideoSource:
-    """A video file or stream URL. ``paced``: deliver frames at the file's rate, like a camera."""
+    """A video file or stream URL. ``paced``: deliver frames at the file's rate, like a camera.
 
-    def __init__(self, path: str, paced: bool = True) -> None:
+    ``loop``: start again at the end of a file; ``limit``: end after that many frames.
+    """
+
+    def __init__(self, path: str, paced: bool = True, loop: bool = False, limit: int | None = None) -> None:
         self.name = path
+        self.loop = loop
+        self.limit = limit
+        self.delivered = 0
         if "://" not in path and not Path(path).is_file():
             raise WebcamBlurError(f"input video not found: {path}")
         self._capture = cv2.VideoCapture(path)
@@ -94,11 +100,17 @@ class VideoSource:
         self._pacer = Pacer(self.fps)
 
     def read(self) -> np.ndarray | None:
+        if self.limit is not None and self.delivered >= self.limit:
+            return None
         ok, frame = self._capture.read()
+        if not ok and self.loop and self.delivered:
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = self._capture.read()
         if not ok:
             return None
         if self.live:
             self._pacer.wait()
+        self.delivered += 1
         return frame
 
     def release(self) -> None:

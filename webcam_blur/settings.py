@@ -44,6 +44,7 @@ class Settings:
     fps: float = 30.0
     mjpeg: bool = False
     every_frame: bool = False
+    loop: bool = False
     reconnect_timeout: float = 60.0
     # sinks
     preview: bool = True
@@ -140,6 +141,7 @@ RULES: dict[str, Callable[[object], object]] = {
     "fps": _number(float, 1, 240),
     "mjpeg": _flag,
     "every_frame": _flag,
+    "loop": _flag,
     "reconnect_timeout": _number(float, 0, 86400),
     "preview": _flag,
     "vcam": _flag,
@@ -177,18 +179,66 @@ def make_settings(values: dict[str, object], origins: dict[str, str] | None = No
     return Settings(**checked)
 
 
-def read_config(path: Path) -> tuple[dict[str, object], dict[str, str]]:
-    """Values from a TOML file (keys as the flags, without dashes: ``blur = 80``, ``model-size = 385``)."""
-    try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f)
-    except OSError as e:
-        raise WebcamBlurError(f"cannot read config {path}: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise WebcamBlurError(f"config {path} is not valid TOML: {e}") from None
-    values, origins = {}, {}
+CONFIG_LIMIT = 1 << 20  # bytes; a settings file is a few lines
+FILE_SETTINGS = ("weights", "output", "background", "input")  # relative paths in a config file start at its folder
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """A config-file key, named like its flag: ``no-preview = true`` sets ``preview`` to False."""
+
+    setting: str
+    negated: bool = False
+
+
+def read_config(path: Path, keys: dict[str, ConfigKey]) -> tuple[dict[str, object], dict[str, str]]:
+    """Values from a TOML file whose keys are the flags' names without dashes (``blur = 80``, ``no-vcam = true``)."""
+    raw = _load_toml(Path(path))
+    values, origins, unknown = {}, {}, []
     for key, value in raw.items():
-        name = key.replace("-", "_")
+        if key not in keys:
+            unknown.append(key)
+            continue
+        name = keys[key].setting
+        if keys[key].negated and isinstance(value, bool):
+            value = not value
+        if name in FILE_SETTINGS and isinstance(value, str):
+            value = _relative_to(Path(path).parent, name, value)
         values[name] = value
         origins[name] = f"{path}: {key}"
+    if unknown:
+        raise WebcamBlurError(
+            f"config {path}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+            "(keys are the flags' names without dashes, e.g. blur = 80, no-preview = true)"
+        )
     return values, origins
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        if not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file" if path.exists() else "not found"
+            raise WebcamBlurError(f"cannot read config {path}: {what}")
+        if path.stat().st_size > CONFIG_LIMIT:
+            raise WebcamBlurError(f"config {path} is too large for a settings file ({path.stat().st_size} bytes)")
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise WebcamBlurError(f"cannot read config {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise WebcamBlurError(f"config {path} is not UTF-8 text (a TOML file is)") from None
+    except tomllib.TOMLDecodeError as e:
+        raise WebcamBlurError(f"config {path} is not valid TOML: {e}") from None
+
+
+def _relative_to(folder: Path, name: str, value: str) -> str:
+    """A relative file path written in a config file, made relative to that file's folder."""
+    expanded = os.path.expanduser(value)
+    if (
+        not value
+        or os.path.isabs(expanded)
+        or (name == "background" and value.strip().startswith("#"))
+        or (name == "input" and "://" in value)
+    ):
+        return value
+    return str(folder / expanded)
