@@ -56,7 +56,8 @@ def test_demo_without_display_or_virtual_camera_writes_a_blurred_video(segmenter
         person = cv2.erode(mask, np.ones((31, 31), np.uint8)) > 0
         background = cv2.dilate(mask, np.ones((31, 31), np.uint8)) == 0
         diff = np.abs(frame.astype(int) - source.astype(int)).mean(axis=2)
-        assert diff[person].mean() < 3.0  # the person unchanged, up to the codec
+        assert diff[person].mean() < 4.0  # the person unchanged, up to the codec and a neighbouring frame
+        assert diff[background].mean() > 2 * diff[person].mean()
         assert _sharpness(frame, background) < 0.3 * _sharpness(source, background)  # the background blurred
         checked += 1
     assert checked >= 4

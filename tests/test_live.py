@@ -14,23 +14,13 @@ import numpy as np
 import pyvirtualcam
 import pytest
 
-from helpers import error_lines, find_window, run_app, start_app, wait_for_line
+from helpers import error_lines, find_window, run_app, start_app, video_frames, wait_for_line
 from webcam_blur import cli
 from webcam_blur.capture import VideoSource
 from webcam_blur.compositor import Compositor
 from webcam_blur.pipeline import Pipeline
 
 CLIP = "again.mkv"  # 77 frames, 640x480, 30 fps, one person waist-up
-
-
-def _frames(path):
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            return frames
-        frames.append(frame)
 
 
 def _sharpness(image, region):
@@ -44,7 +34,7 @@ def test_video_file_in_video_file_out_every_frame(shared, tflite_path, tmp_path,
         "--weights", str(tflite_path),
     )
     assert result.returncode == 0, result.stderr
-    source, written = _frames(clip), _frames(out)
+    source, written = video_frames(clip), video_frames(out)
     assert len(written) == len(source) == 77
     assert written[0].shape == source[0].shape == (480, 640, 3)
 
@@ -107,7 +97,7 @@ def test_virtual_camera_receives_composited_frames_at_the_requested_rate(shared,
     # Paced by sleep_until_next_frame: never faster than 15 fps (load can only make it slower).
     assert np.median(np.diff(camera.times)) >= 0.8 / 15
     # Composited, not passed through: the received frames are blurred versions of the clip.
-    source = _frames(clip)
+    source = video_frames(clip)
     frame = camera.frames[len(camera.frames) // 2].reshape(480, 640, 3)
     closest = min(np.abs(s.astype(int) - frame.astype(int)).mean() for s in source)
     assert closest > 1.0
@@ -134,11 +124,13 @@ def test_pipeline_stop_ends_every_thread_within_a_second(shared, segmenter):
     assert not any(t.is_alive() for t in pipeline.threads)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_signals_stop_the_app_cleanly(shared, tflite_path, sig):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT],
+                         ids=["SIGTERM", "Ctrl-C", "SIGHUP (terminal closed)", "SIGQUIT (Ctrl-backslash)"])
+def test_signals_stop_the_app_cleanly(shared, tflite_path, tmp_path, sig):
+    out = tmp_path / "recording.mp4"
     process = start_app(
         "--input", str(shared / "videos" / "people_walking.mp4"), "--no-preview", "--no-vcam",
-        "--weights", str(tflite_path),
+        "--output", str(out), "--weights", str(tflite_path),
     )
     wait_for_line(process, "running:")
     time.sleep(1.0)
@@ -149,6 +141,7 @@ def test_signals_stop_the_app_cleanly(shared, tflite_path, sig):
     assert process.returncode == 0
     assert elapsed < 1.5  # the process is gone, interpreter teardown included
     assert "frames out" in process.stderr.read()
+    assert len(video_frames(out)) > 5  # the recording was finalised: it plays
 
 
 def test_preview_window_shows_composited_frames_and_q_quits(shared, tflite_path, tmp_path, xvfb):
@@ -157,13 +150,14 @@ def test_preview_window_shows_composited_frames_and_q_quits(shared, tflite_path,
     process = start_app("--input", str(clip), "--no-vcam", "--weights", str(tflite_path), env=env)
     try:
         window = find_window(xvfb.display)
+        wait_for_line(process, "running:")
         time.sleep(3.0)  # let it show a few composited frames
         shot = tmp_path / "window.png"
         subprocess.run(["import", "-window", window, str(shot)], check=True, env={**os.environ, **env}, timeout=30)
         image = cv2.imread(str(shot))
         assert image is not None and image.shape[0] >= 200 and image.shape[1] >= 300
         assert image.std() > 10  # a picture, not an empty window
-        source = _frames(clip)[0]
+        source = video_frames(clip)[0]
         everywhere = np.s_[:, :]
         assert _sharpness(image, everywhere) < _sharpness(source, everywhere)  # blurred background on screen
         subprocess.run(["xdotool", "key", "--window", window, "q"], check=True, env={**os.environ, **env})
@@ -187,7 +181,7 @@ def test_missing_virtual_camera_says_how_to_load_v4l2loopback(shared):
 
 
 def test_missing_camera_names_what_was_tried():
-    result = run_app("--camera", "7", "--no-preview", "--no-vcam", timeout=60)
+    result = run_app("--camera", "7", "--no-preview", "--no-vcam", "--output", "/tmp/never-written.mp4", timeout=60)
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
     assert "no camera could be opened at '7'" in line and "/dev/video7" in line
@@ -196,7 +190,7 @@ def test_missing_camera_names_what_was_tried():
 def test_unreadable_input_video_is_one_line(tmp_path):
     bogus = tmp_path / "clip.mp4"
     bogus.write_bytes(b"not a video")
-    result = run_app("--input", str(bogus), "--no-preview", "--no-vcam", timeout=60)
+    result = run_app("--input", str(bogus), "--no-preview", "--no-vcam", "--output", str(tmp_path / "o.mp4"), timeout=60)
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
     assert "cannot open" in line
