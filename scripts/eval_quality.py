@@ -20,22 +20,23 @@ import argparse
 import itertools
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from webcam_blur.compositor import Compositor
+from webcam_blur import app
 from webcam_blur.errors import WebcamBlurError
+from webcam_blur.look.compositor import Compositor
+from webcam_blur.look.effects import Blur
+from webcam_blur.look.refine import MaskRefiner, RefineSettings, binary_mask
+from webcam_blur.models.registry import MODELS
 from webcam_blur.quality import boundary_f, iou
-from webcam_blur.refine import MaskRefiner, RefineSettings, binary_mask
-from webcam_blur.segmenter import PersonSegmenter
-from webcam_blur.settings import CHOICES, DEFAULTS
+from webcam_blur.settings import CANVASES, DEFAULTS, MASKS, RUNTIMES, make_settings
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov"}
-VARIANTS = CHOICES["mask"]
+VARIANTS = MASKS
 DEFAULT_VARIANT = DEFAULTS.mask
 
 
@@ -67,8 +68,8 @@ def masks_for(variant: str, image, segmentation, refiner: MaskRefiner) -> np.nda
     return binary_mask(refiner.refine(image, segmentation))
 
 
-def evaluate_pairs(segmenter, found, variants, model_size: int, verbose: bool, sheet_rows: list) -> dict:
-    still = MaskRefiner(RefineSettings(temporal=0.0), model_size)
+def evaluate_pairs(segmenter, found, variants, verbose: bool, sheet_rows: list) -> dict:
+    still = MaskRefiner(RefineSettings(temporal=0.0))
     scores = {v: {} for v in variants}
     for image_path, mask_path in found:
         image = cv2.imread(str(image_path))
@@ -99,12 +100,12 @@ def evaluate_pairs(segmenter, found, variants, model_size: int, verbose: bool, s
     }
 
 
-def evaluate_videos(segmenter, videos: list[Path], variants, model_size: int, verbose: bool) -> dict:
+def evaluate_videos(segmenter, videos: list[Path], variants, verbose: bool) -> dict:
     results = {v: {"flicker": [], "lag": []} for v in variants}
     for video in videos:
         capture = cv2.VideoCapture(str(video))
-        smoothed = MaskRefiner(RefineSettings(), model_size)
-        instant = MaskRefiner(RefineSettings(temporal=0.0), model_size)
+        smoothed = MaskRefiner(RefineSettings())
+        instant = MaskRefiner(RefineSettings(temporal=0.0))
         previous = {v: None for v in variants}
         flips = {v: [] for v in variants}
         trail = {v: [] for v in variants}
@@ -135,10 +136,10 @@ def evaluate_videos(segmenter, videos: list[Path], variants, model_size: int, ve
 
 def contact_sheet(rows, path: Path, blur: float = 60.0) -> None:
     """image | mask | result, one row per image, so a person can judge the edges."""
-    compositor = Compositor(blur, feather=0.0)
+    compositor = Compositor(Blur(), feather=0.0)
     tiles = []
     for image, mask in rows:
-        result = compositor.compose(image, mask)
+        result = compositor.compose(image, mask, blur)
         row = np.hstack([image, cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR), result])
         tiles.append(cv2.resize(row, (round(row.shape[1] * 240 / row.shape[0]), 240), interpolation=cv2.INTER_AREA))
     width = max(t.shape[1] for t in tiles)
@@ -151,11 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", type=Path, nargs="*", help="folders with images/ and masks/")
     parser.add_argument("--videos", type=Path, metavar="DIR", help="also score flicker and lag on the videos in DIR")
-    parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
+    parser.add_argument("--model", default=DEFAULTS.model, help=f"network, from {','.join(MODELS)} (default: %(default)s)")
+    parser.add_argument("--weights", type=Path, help="weights file (default: the network's published file)")
     parser.add_argument("--size", default="512", help="model input size(s), comma-separated (default: 512)")
-    parser.add_argument("--canvas", default="fit", help="network canvas(es), comma-separated, from fit,square (default: fit)")
+    parser.add_argument("--canvas", default=DEFAULTS.canvas, help=f"network canvas(es), comma-separated, from {','.join(CANVASES)} (default: %(default)s)")
     parser.add_argument("--compare", default=DEFAULT_VARIANT, help=f"variants, comma-separated, from {','.join(VARIANTS)} (default: %(default)s)")
-    parser.add_argument("--runtime", choices=CHOICES["runtime"], default=DEFAULTS.runtime, help="inference runtime (default: %(default)s)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default=DEFAULTS.runtime, help="inference runtime (default: %(default)s)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write all scores as JSON")
     parser.add_argument("--sheet", type=Path, metavar="OUT.png", help="write a contact sheet (image | mask | result)")
     parser.add_argument("--quiet", action="store_true", help="no per-image lines")
@@ -165,21 +167,22 @@ def main(argv: list[str] | None = None) -> int:
         if DEFAULT_VARIANT not in variants:
             variants.append(DEFAULT_VARIANT)
         sizes = [int(s) for s in args.size.split(",")]
-        canvases = listed(args.canvas, CHOICES["canvas"], "--canvas")
+        canvases = listed(args.canvas, CANVASES, "--canvas")
         if not args.folders and not args.videos:
             raise WebcamBlurError("give at least one folder of image/mask pairs, or --videos DIR")
         found = {folder: pairs(folder) for folder in args.folders}
         videos = sorted(p for p in args.videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES) if args.videos else []
         results, sheet_rows = {}, []
         for size, canvas in itertools.product(sizes, canvases):
-            segmenter = PersonSegmenter.load(args.weights, size=size, runtime=args.runtime, fit=canvas == "fit")
+            chosen = {"model": args.model, "model_size": size, "runtime": args.runtime, "canvas": canvas}
+            segmenter = app.build_segmenter(make_settings({**chosen, **({"weights": str(args.weights)} if args.weights else {})}))
             at = f"{size} {canvas}"
             for folder, folder_pairs in found.items():
                 print(f"{folder} at {at}:")
-                results[f"{folder.name}@{at}"] = evaluate_pairs(segmenter, folder_pairs, variants, size, not args.quiet, sheet_rows)
+                results[f"{folder.name}@{at}"] = evaluate_pairs(segmenter, folder_pairs, variants, not args.quiet, sheet_rows)
             if videos:
                 print(f"{args.videos} at {at}:")
-                results[f"videos@{at}"] = evaluate_videos(segmenter, videos, variants, size, not args.quiet)
+                results[f"videos@{at}"] = evaluate_videos(segmenter, videos, variants, not args.quiet)
     except (WebcamBlurError, ValueError) as e:
         print(f"eval_quality: error: {e}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ prints ``frames N  RSS X MB  threads T``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -20,12 +21,13 @@ from pathlib import Path
 
 import cv2
 
+from webcam_blur import app
 from webcam_blur.capture import ReplaySource
-from webcam_blur.compositor import Compositor
 from webcam_blur.errors import WebcamBlurError
-from webcam_blur.pipeline import Pipeline
-from webcam_blur.refine import MaskRefiner
-from webcam_blur.segmenter import PersonSegmenter
+from webcam_blur.live.outputs import Outputs
+from webcam_blur.live.pipeline import Pipeline
+from webcam_blur.settings import make_settings
+from webcam_blur.sinks import NullSink
 
 
 def rss_mb() -> float:
@@ -34,10 +36,11 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-class CountingSink:
-    records = True
+class CountingSink(NullSink):
+    """Drops frames, counting them; samples memory and threads every ``every`` frames, stops after ``total``."""
 
     def __init__(self, every: int, total: int, stop) -> None:
+        super().__init__(name="a counting sink")
         self.count, self.every, self.total, self.stop = 0, every, total, stop
         self.rows: list[tuple[int, float, int]] = []
 
@@ -49,9 +52,6 @@ class CountingSink:
             print(f"frames {row[0]:6d}  RSS {row[1]:7.1f} MB  threads {row[2]}", flush=True)
         if self.count >= self.total:
             self.stop()
-
-    def close(self) -> None:
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,13 +74,17 @@ def main(argv: list[str] | None = None) -> int:
             frames.append(cv2.resize(frame, (width, height)))
         if not frames:
             raise WebcamBlurError(f"cannot decode {args.video}")
-        segmenter = PersonSegmenter.load(args.weights)
+        settings = make_settings({"weights": str(args.weights)} if args.weights else {})
+        segmenter = app.build_segmenter(settings)
         pipeline_box = {}
         sink = CountingSink(args.every, args.frames, lambda: pipeline_box["p"].stop())
-        pipeline = Pipeline(ReplaySource(frames, fps=30.0, paced=not args.unpaced), segmenter, Compositor(feather=0), [sink], refiner=MaskRefiner())
-        pipeline_box["p"] = pipeline
-        started = time.perf_counter()
-        stats = pipeline.run()
+        with contextlib.ExitStack() as resources:
+            compositor = app.build_compositor(settings, resources)
+            source = ReplaySource(frames, fps=30.0, paced=not args.unpaced)
+            pipeline = Pipeline(source, segmenter, compositor, Outputs([sink]), refiner=app.build_refiner(settings))
+            pipeline_box["p"] = pipeline
+            started = time.perf_counter()
+            stats = pipeline.run()
     except (WebcamBlurError, ValueError) as e:
         print(f"soak: error: {e}", file=sys.stderr)
         return 1

@@ -47,43 +47,58 @@ def photos(shared: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def keras_model_513(tflite_path: Path):
-    from webcam_blur import weights
-    from webcam_blur.model import deeplabv3plus
+def voc():
+    """The registry entry of the default network."""
+    from webcam_blur.models.registry import MODELS
 
-    model = deeplabv3plus(input_shape=(513, 513, 3))
-    weights.load_into(model, tflite_path, "mobilenetv2")
+    return MODELS["deeplab-voc"]
+
+
+@pytest.fixture(scope="session")
+def keras_model_513(tflite_path: Path, voc):
+    from webcam_blur.models import weights
+
+    model = voc.build((513, 513, 3))
+    weights.load_into(model, tflite_path, voc.weights, voc.tflite_layers)
     return model
 
 
 @pytest.fixture(scope="session")
-def segmenter(tflite_path: Path):
+def segmenter(tflite_path: Path, voc):
     """The product's default: long side 512 on a fitted canvas, LiteRT runtime.
 
     Its runtimes for 16:9 and 4:3 frames are made up front, as the app does for its camera, so
     pipeline tests do not wait on a first-time export.
     """
-    from webcam_blur.segmenter import PersonSegmenter
+    from webcam_blur.models.segmenter import PersonSegmenter
 
-    segmenter = PersonSegmenter.load(tflite_path, size=512, runtime="lite")
+    segmenter = PersonSegmenter.load(voc, tflite_path, size=512, runtime="lite")
     for width, height in ((1280, 720), (640, 480)):
         segmenter.prepare(width, height)
     return segmenter
 
 
 @pytest.fixture(scope="session")
-def square_segmenter(tflite_path: Path):
+def square_segmenter(tflite_path: Path, voc):
     """Every frame padded to 512x512, as the tutorials do."""
-    from webcam_blur.segmenter import PersonSegmenter
+    from webcam_blur.models.segmenter import PersonSegmenter
 
-    return PersonSegmenter.load(tflite_path, size=512, runtime="lite", fit=False)
+    return PersonSegmenter.load(voc, tflite_path, size=512, runtime="lite", fit=False)
 
 
 @pytest.fixture(scope="session")
-def keras_segmenter(tflite_path: Path):
-    from webcam_blur.segmenter import PersonSegmenter
+def keras_segmenter(tflite_path: Path, voc):
+    from webcam_blur.models.segmenter import PersonSegmenter
 
-    return PersonSegmenter.load(tflite_path, size=512, runtime="keras")
+    return PersonSegmenter.load(voc, tflite_path, size=512, runtime="keras")
+
+
+@pytest.fixture(scope="session")
+def clip_frames(shared):
+    """The first 30 frames of the gesturing clip."""
+    from helpers import video_frames
+
+    return video_frames(shared / "videos" / "again.mkv")[:30]
 
 
 @pytest.fixture(scope="session")
@@ -134,3 +149,18 @@ def xvfb():
     server = XServer(f":{90 + os.getpid() % 100}")
     yield server
     server.kill()
+
+
+@pytest.fixture
+def vcam():
+    """A real VirtualCameraSink over pyvirtualcam's backend registry, recording what it is sent."""
+    import pyvirtualcam
+
+    from helpers import RecordingBackend
+    from webcam_blur.sinks import VirtualCameraSink
+
+    pyvirtualcam.register_backend("recording-test", RecordingBackend)
+    RecordingBackend.instances.clear()
+    sink = VirtualCameraSink(30.0, backend="recording-test")
+    yield sink
+    sink.close()

@@ -1,4 +1,6 @@
-"""Running the real ``webcam-blur`` command in a child process."""
+"""What many tests share, written once: running the real ``webcam-blur`` command in a child
+process, reading videos, measuring sharpness, and the test doubles (a camera that can be
+unplugged, a pyvirtualcam backend that records, a preview that records)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,3 +92,100 @@ def find_window(display: str, timeout: float = 180.0) -> str:
             return found.stdout.split()[0]
         time.sleep(0.5)
     pytest.fail("the preview window never appeared")
+
+
+def sharpness(image, region=np.s_[:, :]) -> float:
+    """Variance of the Laplacian inside ``region``: high for detail, low for blur."""
+    import cv2
+
+    return cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F)[region].var()
+
+
+class ScriptedCamera:
+    """A camera the test can unplug and plug back in (a ``CameraSource`` stand-in)."""
+
+    live = True
+    lost = False
+    fps = 30.0
+    name = "scripted camera"
+
+    def __init__(self, frames):
+        self.frames = frames
+        self.size = (frames[0].shape[1], frames[0].shape[0])
+        self.plugged = True
+        self.reads = 0
+        self.released = False
+
+    def read(self):
+        from webcam_blur.errors import SourceLost
+
+        time.sleep(1 / self.fps)
+        if not self.plugged:
+            raise SourceLost("camera scripted stopped delivering frames")
+        self.reads += 1
+        return self.frames[self.reads % len(self.frames)]
+
+    def reopen(self):
+        return self.plugged
+
+    def interrupt(self):
+        pass
+
+    def release(self):
+        self.released = True
+
+
+class RecordingBackend:
+    """A pyvirtualcam backend that keeps what it is sent (register it under a test's name)."""
+
+    instances: list = []
+
+    def __init__(self, *, width, height, fps, fourcc, device, **kw):
+        self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
+        self.frames: list = []
+        self.times: list = []
+        self.closed = False
+        RecordingBackend.instances.append(self)
+
+    def send(self, frame):
+        self.frames.append(frame.copy())
+        self.times.append(time.perf_counter())
+
+    def close(self):
+        self.closed = True
+
+    def device(self):
+        return "recording-test-camera"
+
+    def native_fourcc(self):
+        return self.fourcc
+
+
+class RecordingPreview:
+    """A preview window stand-in that keeps what it shows and reports ``keys`` one per poll."""
+
+    def __init__(self, keys=()):
+        self.frames = []
+        self.keys = list(keys)
+
+    def send(self, frame):
+        self.frames.append(frame.copy())
+
+    def poll(self):
+        return self.keys.pop(0) if self.keys else None
+
+    def close(self):
+        pass
+
+
+ANY_DTYPE = st.sampled_from([np.uint8, np.uint16, np.int16, np.float32, np.float64, np.bool_])
+
+
+@st.composite
+def any_frame(draw, max_side=48):
+    height = draw(st.integers(1, max_side))
+    width = draw(st.integers(1, max_side))
+    channels = draw(st.sampled_from([None, 1, 3, 4]))
+    shape = (height, width) if channels is None else (height, width, channels)
+    return draw(hnp.arrays(draw(ANY_DTYPE), shape))
+

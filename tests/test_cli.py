@@ -6,12 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import error_lines, run_app
+from helpers import error_lines, run_app, sharpness
 from webcam_blur.cli import demo_parser, live_parser, photo_parser
-
-
-def _sharpness(image, region):
-    return cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F)[region].var()
 
 
 def test_photo_keeps_the_face_and_blurs_the_flag(shared, tflite_path, tmp_path):
@@ -31,7 +27,7 @@ def test_photo_keeps_the_face_and_blurs_the_flag(shared, tflite_path, tmp_path):
     unchanged = (blurred[person] == original[person]).all(axis=1)
     assert unchanged.mean() > 0.99  # the soft matte may let a little blur into uncertain spots
     assert background.mean() > 0.15  # the flag and the wall
-    assert _sharpness(blurred, background) < 0.1 * _sharpness(original, background)
+    assert sharpness(blurred, background) < 0.1 * sharpness(original, background)
 
 
 def test_photo_with_a_colour_background_and_the_raw_mask(shared, tflite_path, tmp_path):
@@ -142,3 +138,65 @@ def test_bad_input_gives_one_clear_line_and_nonzero_exit(shared, tmp_path, args,
     assert len(lines) == 1, result.stderr
     assert re.search(message, lines[0]), lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_gpu_request_without_a_gpu_is_one_line(shared, tflite_path):
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this machine has a GPU")
+    result = run_app("photo", str(shared / "images" / "face.jpg"), "-o", "/tmp/never.png", "--device", "gpu", "--weights", str(tflite_path), timeout=120)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "TensorFlow sees no GPU" in line
+
+
+
+def test_bad_config_from_the_command_line(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("blur = 'lots'\ntemporal = 3\n")
+    result = run_app("--config", str(config), "--no-preview", timeout=60)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "bad.toml: blur must be a number" in line and "bad.toml: temporal must be between" in line
+    config.write_text("blur = [")
+    result = run_app("--config", str(config), timeout=60)
+    (line,) = error_lines(result.stderr)
+    assert "not valid TOML" in line
+
+
+
+@pytest.mark.parametrize("kind", ["binary", "latin-1", "folder", "fifo", "huge"])
+def test_config_files_that_are_not_settings_are_one_line(tmp_path, kind):
+    import os
+
+    config = tmp_path / "webcam-blur.toml"
+    if kind == "binary":
+        config.write_bytes(bytes(range(256)) * 4)
+    elif kind == "latin-1":
+        config.write_bytes('background = "caf\xe9.jpg"\n'.encode("latin-1"))
+    elif kind == "folder":
+        config.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(config)  # reading it would block forever
+    else:
+        config.write_text("# " + "x" * (2 << 20) + "\n")
+    result = run_app("--config", str(config), "--no-preview", "--no-vcam", "--output", str(tmp_path / "o.mp4"), timeout=60)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert f"config {config}" in line or f"cannot read config {config}" in line
+    assert "Traceback" not in result.stderr
+
+
+
+def test_every_registered_effect_is_offered_and_works_on_a_photo(shared, tflite_path, tmp_path):
+    from webcam_blur.look.effects import EFFECTS
+
+    assert all(name in live_parser().format_help() for name in EFFECTS)
+    source, out = shared / "images" / "grace_hopper.bmp", tmp_path / "mosaic.png"
+    result = run_app("photo", str(source), "-o", str(out), "--effect", "pixelate", "--weights", str(tflite_path))
+    assert result.returncode == 0, result.stderr
+    original, mosaic = cv2.imread(str(source)), cv2.imread(str(out))
+    face = np.s_[170:300, 200:320]
+    assert np.array_equal(mosaic[face], original[face])
+    assert sharpness(mosaic) < 0.5 * sharpness(original)

@@ -16,6 +16,7 @@ Ratios from one run are what to compare: a shared machine's absolute numbers dri
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -27,8 +28,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from . import app
+from .capture import ReplaySource
 from .errors import WebcamBlurError
-from .settings import CHOICES, DEFAULTS
+from .live.controls import Controls
+from .live.outputs import Outputs
+from .live.pipeline import Pipeline
+from .models.registry import MODELS
+from .settings import CANVASES, DEFAULTS, DEVICES, MASKS, Settings, make_settings
+from .sinks import NullSink
 
 RESOLUTIONS = {"640x480": (640, 480), "1280x720": (1280, 720), "1920x1080": (1920, 1080)}
 DEFAULT_VIDEO = "again.mkv"
@@ -65,35 +73,18 @@ def decode(video: Path, count: int) -> list[np.ndarray]:
     return frames
 
 
-class _UnwatchedCamera:
-    """A virtual camera that no meeting app has open: the pipeline should idle."""
-
-    records = False
-
-    def send(self, frame) -> None:
-        pass
-
-    def has_readers(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-
-def run_ours(segmenter, frames, seconds: float, paced: bool, sinks=(), mask: str = "refined") -> dict:
-    """The app's own pipeline with its default look (refined mask, halo-free blur)."""
-    from .capture import ReplaySource
-    from .cli import build_look
-    from .pipeline import Pipeline
-    from .settings import Settings
-
-    refiner, compositor = build_look(Settings(mask=mask))
+def run_ours(segmenter, frames, seconds: float, paced: bool, settings: Settings, watched: bool = True) -> dict:
+    """The app's own pipeline with the look of ``settings`` (by default: refined mask, halo-free blur)."""
     source = ReplaySource(frames, fps=30.0, paced=paced)
-    pipeline = Pipeline(source, segmenter, compositor, sinks, refiner=refiner)
-    timer = threading.Timer(seconds, pipeline.stop)
-    with _Usage() as usage:
-        timer.start()
-        stats = pipeline.run()
+    with contextlib.ExitStack() as resources:
+        compositor = app.build_compositor(settings, resources)
+        outputs = Outputs([NullSink(watched=watched, name="a virtual camera nobody has open")])
+        pipeline = Pipeline(source, segmenter, compositor, outputs, refiner=app.build_refiner(settings),
+                            controls=Controls(settings.strength))
+        timer = threading.Timer(seconds, pipeline.stop)
+        with _Usage() as usage:
+            timer.start()
+            stats = pipeline.run()
     elapsed = time.perf_counter() - stats.started
     return {
         "output_fps": stats.output_fps(),
@@ -115,11 +106,11 @@ def run_ours(segmenter, frames, seconds: float, paced: bool, sinks=(), mask: str
 
 def naive_loop(model, frame: np.ndarray) -> np.ndarray:
     """The tutorials' way, kept deliberately plain: it is the baseline we measure against."""
-    from .model import PERSON_CLASS, preprocess_input
+    from .models.pascal import PERSON_CLASS, preprocess
 
     size = model.input_shape[1]
     rgb = cv2.cvtColor(cv2.resize(frame, (size, size)), cv2.COLOR_BGR2RGB).astype(np.float32)
-    logits = model.predict(preprocess_input(rgb)[None], verbose=0)[0]
+    logits = model.predict(preprocess(rgb)[None], verbose=0)[0]
     person = (logits.argmax(axis=-1) == PERSON_CLASS).astype(np.uint8)
     mask = cv2.resize(person, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_NEAREST)
     blurred = cv2.GaussianBlur(frame, (41, 41), 0)
@@ -182,16 +173,18 @@ def main(argv: list[str] | None = None) -> int:
         prog="webcam-blur bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--video", type=Path, help=f"person video to loop (default: ../shared/videos/{DEFAULT_VIDEO})")
-    parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
-    parser.add_argument("--model-size", type=int, default=512, help="the frame's long side in the network (default: %(default)s)")
-    parser.add_argument("--canvas", choices=CHOICES["canvas"], default=DEFAULTS.canvas,
+    parser.add_argument("--model", choices=MODELS, default=DEFAULTS.model, help="segmentation network (default: %(default)s)")
+    parser.add_argument("--weights", help="weights file (default: the network's published file)")
+    parser.add_argument("--model-size", type=int, default=DEFAULTS.model_size,
+                        help="the frame's long side in the network (default: %(default)s)")
+    parser.add_argument("--canvas", choices=CANVASES, default=DEFAULTS.canvas,
                         help="network input: the frame's own aspect (fit) or padded to a square (default: %(default)s)")
     parser.add_argument("--threads", type=int, help="inference threads (default: the app's default)")
-    parser.add_argument("--device", choices=CHOICES["device"], default=DEFAULTS.device, help="inference device (default: %(default)s)")
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULTS.device, help="inference device (default: %(default)s)")
     parser.add_argument("--resolutions", default=",".join(RESOLUTIONS), help="comma-separated, from: %(default)s")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced run (default: %(default)s)")
     parser.add_argument("--naive-seconds", type=float, default=5.0, help="length of each naive run (default: %(default)s)")
-    parser.add_argument("--mask", choices=CHOICES["mask"], default=DEFAULTS.mask, help="mask of our pipeline (default: %(default)s)")
+    parser.add_argument("--mask", choices=MASKS, default=DEFAULTS.mask, help="mask of our pipeline (default: %(default)s)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
     args = parser.parse_args(argv)
     try:
@@ -202,7 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         video = args.video or Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared")) / "videos" / DEFAULT_VIDEO
         if not video.is_file():
             raise WebcamBlurError(f"benchmark video not found: {video} (pass --video)")
-        results = benchmark(video, args.weights, args.model_size, args.threads, args.device, resolutions, args.seconds, args.naive_seconds, args.mask, args.canvas)
+        values = {"model": args.model, "model_size": args.model_size, "canvas": args.canvas, "device": args.device,
+                  "mask": args.mask}
+        values.update({key: value for key, value in (("weights", args.weights), ("threads", args.threads)) if value})
+        settings = make_settings(values)
+        results = benchmark(video, settings, resolutions, args.seconds, args.naive_seconds)
     except WebcamBlurError as e:
         print(f"webcam-blur bench: error: {e}", file=sys.stderr)
         return 1
@@ -212,26 +209,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def benchmark(
-    video, weights, model_size, threads, device, resolutions, seconds, naive_seconds, mask="refined", canvas="fit"
-) -> dict:
-    from . import weights as weights_module
-    from .model import deeplabv3plus
-    from .segmenter import PersonSegmenter
+def benchmark(video: Path, settings: Settings, resolutions: list[str], seconds: float, naive_seconds: float) -> dict:
+    """Every run at every resolution, on the same decoded frames, with the app's parts built from ``settings``."""
+    from .models import weights as weights_module
 
     decoded = decode(video, 90)
-    segmenter = PersonSegmenter.load(weights, size=model_size, threads=threads, device=device, fit=canvas == "fit")
-    naive_model = deeplabv3plus(input_shape=(512, 512, 3))
-    weights_module.load_into(naive_model, weights, "mobilenetv2")
+    segmenter = app.build_segmenter(settings)
+    spec = MODELS[settings.model]
+    naive_model = spec.build((512, 512, 3))
+    weights_module.load_into(naive_model, settings.weights, spec.weights, spec.tflite_layers)
     results = {}
     for res in resolutions:
         frames = [cv2.resize(f, RESOLUTIONS[res], interpolation=cv2.INTER_AREA) for f in decoded]
         segmenter.prepare(*RESOLUTIONS[res])
-        ours = run_ours(segmenter, frames, seconds, paced=True, mask=mask)
-        unpaced = run_ours(segmenter, frames, seconds / 2, paced=False, mask=mask)
+        ours = run_ours(segmenter, frames, seconds, True, settings)
+        unpaced = run_ours(segmenter, frames, seconds / 2, False, settings)
         ours["max_output_fps"] = unpaced["output_fps"]
         naive = run_naive(naive_model, frames, naive_seconds)
-        idle = run_ours(segmenter, frames, min(seconds, 4.0), paced=True, sinks=[_UnwatchedCamera()], mask=mask)
+        idle = run_ours(segmenter, frames, min(seconds, 4.0), True, settings, watched=False)
         results[res] = {
             "ours": ours,
             "ours_unpaced": unpaced,

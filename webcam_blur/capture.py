@@ -1,18 +1,23 @@
-"""Frame sources: a webcam, or a video file / stream URL standing in for one."""
+"""Frame sources: a webcam, a video file or stream URL standing in for one, frames in memory;
+and the reconnect policy for a camera that goes away.
+
+Each is a ``Source`` (``live/pipeline.py``).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import platform
+import threading
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from .devices import device_problem
 from .errors import SourceLost, WebcamBlurError
-from .sinks import opened_by_another_process
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +25,14 @@ LOST_AFTER_FAILED_READS = 3
 
 
 class CameraSource:
-    """A webcam by index (``0``) or device path (``/dev/video2``), opened at the requested mode."""
+    """A webcam by index (``0``) or device path (``/dev/video2``), opened at the requested mode.
+
+    ``read`` raises :class:`SourceLost` when the camera stops delivering; :class:`Reconnecting`
+    turns that into retries.
+    """
 
     live = True
+    lost = False
 
     def __init__(
         self,
@@ -72,8 +82,53 @@ class CameraSource:
             time.sleep(0.05)
         raise SourceLost(f"camera {self.name} stopped delivering frames (unplugged, or taken by another app?)")
 
+    def interrupt(self) -> None:
+        pass
+
     def release(self) -> None:
         self._capture.release()
+
+
+class Reconnecting:
+    """A camera that, once lost, is retried with backoff for ``timeout`` seconds before giving up.
+
+    While it retries, ``read`` blocks and ``lost`` is True, so the output keeps the meeting's
+    camera alive with the last picture; ``interrupt`` ends the wait at once.
+    """
+
+    def __init__(self, camera: CameraSource, timeout: float) -> None:
+        self.camera = camera
+        self.timeout = timeout
+        self.name, self.size, self.fps, self.live = camera.name, camera.size, camera.fps, camera.live
+        self.lost = False
+        self._interrupted = threading.Event()
+
+    def read(self) -> np.ndarray | None:
+        while not self._interrupted.is_set():
+            try:
+                return self.camera.read()
+            except SourceLost as lost:
+                self._reconnect(lost)
+        return None
+
+    def _reconnect(self, lost: SourceLost) -> None:
+        self.lost = True
+        log.warning("%s; reconnecting (giving up after %g s)", lost, self.timeout)
+        started, delay = time.perf_counter(), 0.25
+        while not self._interrupted.wait(delay):
+            if self.camera.reopen():
+                log.info("camera is back")
+                self.lost = False
+                return
+            if time.perf_counter() - started >= self.timeout:
+                raise WebcamBlurError(f"{lost}; gave up after {self.timeout:g} s of retrying")
+            delay = min(delay * 2, 1.0)
+
+    def interrupt(self) -> None:
+        self._interrupted.set()
+
+    def release(self) -> None:
+        self.camera.release()
 
 
 class VideoSource:
@@ -81,6 +136,8 @@ class VideoSource:
 
     ``loop``: start again at the end of a file; ``limit``: end after that many frames.
     """
+
+    lost = False
 
     def __init__(self, path: str, paced: bool = True, loop: bool = False, limit: int | None = None) -> None:
         self.name = path
@@ -113,6 +170,9 @@ class VideoSource:
         self.delivered += 1
         return frame
 
+    def interrupt(self) -> None:
+        pass
+
     def release(self) -> None:
         self._capture.release()
 
@@ -140,14 +200,10 @@ def _device_path(camera: str) -> str:
 def _why_not_opened(camera: str) -> str:
     """The reason a camera did not open, with what to do about it."""
     path = _device_path(camera)
+    problem = device_problem(path, "camera", "close it (or pick another with --camera N)")
+    if problem:
+        return problem
     if path.startswith("/dev/") and os.path.exists(path):
-        if not os.access(path, os.R_OK | os.W_OK):
-            return (
-                f"no permission to open camera {path}: add yourself to the 'video' group "
-                "(sudo usermod -aG video $USER) and log in again"
-            )
-        if opened_by_another_process(path):
-            return f"camera {path} is in use by another program; close it (or pick another with --camera N)"
         return f"camera {path} exists but cannot capture video (is it a metadata node? try --list-cameras)"
     found = ", ".join(list_cameras()) or "none"
     return (
@@ -184,6 +240,8 @@ class ReplaySource:
     Benchmarks and fault-injection tests use it to drive the real pipeline with known frames.
     """
 
+    lost = False
+
     def __init__(self, frames: list[np.ndarray], fps: float = 30.0, paced: bool = True, count: int | None = None) -> None:
         if not frames:
             raise ValueError("ReplaySource needs at least one frame")
@@ -204,6 +262,9 @@ class ReplaySource:
         if self.live:
             self._pacer.wait()
         return frame
+
+    def interrupt(self) -> None:
+        pass
 
     def release(self) -> None:
         pass

@@ -1,7 +1,9 @@
-"""Every knob of a run, in one immutable place, and the one gate values pass through to get there.
+"""Every knob of a run, declared once: its default, its rule, its help, its group and the commands it applies to.
 
-Values come from a TOML config file and from command-line flags (flags win). All of them are
-checked up front and every problem is reported at once, in one line.
+The command-line flags (``cli.py``), the config-file keys (the flags' names without dashes) and
+the validation are all generated from the declarations below. Values come from a TOML config
+file and from flags (flags win); all are checked up front and every problem is reported at once,
+in one line.
 """
 
 from __future__ import annotations
@@ -9,61 +11,21 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
 from .errors import WebcamBlurError
+from .look.effects import EFFECTS
+from .models.registry import DEFAULT_MODEL, MODELS
 
-
-@dataclass(frozen=True)
-class Settings:
-    # model
-    weights: Path | None = None
-    backbone: str = "mobilenetv2"
-    model_size: int = 512
-    canvas: str = "fit"
-    runtime: str = "lite"
-    device: str = "auto"
-    threads: int | None = None
-    # look
-    effect: str = "blur"
-    blur: float = 60.0
-    background: str | None = None
-    # mask
-    mask: str = "refined"
-    guided: bool = True
-    temporal: float = 0.7
-    cleanup: bool = False
-    threshold: str = "0.5"
-    # source
-    camera: str = "0"
-    input: str | None = None
-    width: int = 1280
-    height: int = 720
-    fps: float = 30.0
-    mjpeg: bool = False
-    every_frame: bool = False
-    loop: bool = False
-    reconnect_timeout: float = 60.0
-    # sinks
-    preview: bool = True
-    vcam: bool = True
-    vcam_device: str | None = None
-    vcam_backend: str | None = None
-    output: Path | None = None
-    stats: bool = False
-
-
-DEFAULTS = Settings()
-CHOICES = {
-    "backbone": ("mobilenetv2", "xception"),
-    "canvas": ("fit", "square"),
-    "runtime": ("lite", "keras"),
-    "device": ("auto", "cpu", "gpu"),
-    "effect": ("blur", "bokeh", "replace"),
-    "mask": ("refined", "raw"),
-}
+LIVE, DEMO, PHOTO = "live", "demo", "photo"
+EVERYWHERE = frozenset({LIVE, DEMO, PHOTO})
+RUNNING = frozenset({LIVE, DEMO})  # the live pipeline: camera or demo clip
+CANVASES = ("fit", "square")
+RUNTIMES = ("lite", "keras")
+DEVICES = ("auto", "cpu", "gpu")
+MASKS = ("refined", "raw")
 
 
 def _number(kind: type, low: float, high: float) -> Callable[[object], float]:
@@ -80,15 +42,17 @@ def _number(kind: type, low: float, high: float) -> Callable[[object], float]:
             raise ValueError(f"must be between {low:g} and {high:g}, not {value}")
         return number
 
+    parse.range = f"{low:g}-{high:g}"  # type: ignore[attr-defined]
     return parse
 
 
-def _choice(name: str) -> Callable[[object], str]:
+def _choice(*choices: str) -> Callable[[object], str]:
     def parse(value: object) -> str:
-        if value not in CHOICES[name]:
-            raise ValueError(f"must be one of {', '.join(CHOICES[name])}, not {value!r}")
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, not {value!r}")
         return str(value)
 
+    parse.choices = choices  # type: ignore[attr-defined]
     return parse
 
 
@@ -103,58 +67,136 @@ def _path(value: object) -> Path:
     return Path(os.path.expanduser(_text(value)))
 
 
-def _flag(value: object) -> bool:
+def _switch(value: object) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"must be true or false, not {value!r}")
     return value
 
 
-def _threshold(value: object) -> str:
+def _threshold(value: object) -> float | str:
     if value == "otsu":
         return "otsu"
     try:
-        return str(_number(float, 0.01, 0.99)(value))
+        return _number(float, 0.01, 0.99)(value)
     except ValueError:
         raise ValueError(f"must be a number between 0.01 and 0.99 or 'otsu', not {value!r}") from None
 
 
-RULES: dict[str, Callable[[object], object]] = {
-    "weights": _path,
-    "backbone": _choice("backbone"),
-    "model_size": _number(int, 64, 2048),
-    "canvas": _choice("canvas"),
-    "runtime": _choice("runtime"),
-    "device": _choice("device"),
-    "threads": _number(int, 1, 256),
-    "effect": _choice("effect"),
-    "blur": _number(float, 0, 100),
-    "background": _text,
-    "mask": _choice("mask"),
-    "guided": _flag,
-    "temporal": _number(float, 0, 0.95),
-    "cleanup": _flag,
-    "threshold": _threshold,
-    "camera": _text,
-    "input": _text,
-    "width": _number(int, 16, 7680),
-    "height": _number(int, 16, 4320),
-    "fps": _number(float, 1, 240),
-    "mjpeg": _flag,
-    "every_frame": _flag,
-    "loop": _flag,
-    "reconnect_timeout": _number(float, 0, 86400),
-    "preview": _flag,
-    "vcam": _flag,
-    "vcam_device": _text,
-    "vcam_backend": _text,
-    "output": _path,
-    "stats": _flag,
-}
-assert set(RULES) == {f.name for f in fields(Settings)}
+def option(
+    default,
+    rule: Callable[[object], object],
+    help: str,
+    *,
+    group: str,
+    flag: str | None = None,
+    metavar: str | None = None,
+    commands: frozenset = EVERYWHERE,
+    photo_help: str | None = None,
+    photo_metavar: str | None = None,
+    show_default: bool = True,
+):
+    """A setting's one declaration; ``flag`` defaults to ``--name-with-dashes`` (a ``--no-`` flag turns it off)."""
+    return field(
+        default=default,
+        metadata={
+            "rule": rule, "help": help, "group": group, "flag": flag, "metavar": metavar,
+            "commands": commands, "photo_help": photo_help, "photo_metavar": photo_metavar,
+            "show_default": show_default,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    # model
+    model: str = option(DEFAULT_MODEL, _choice(*MODELS), "segmentation network: " + "; ".join(
+        f"{name}: {spec.summary}" for name, spec in MODELS.items()), group="model")
+    weights: Path | None = option(None, _path, "weights file for the network: its published .tflite, our cached "
+                                  ".weights.h5, or a reference DeepLabv3+ .h5 (default: the published file; the "
+                                  "default network ships with the package)", group="model", metavar="PATH",
+                                  show_default=False)
+    model_size: int = option(512, _number(int, 64, 2048), "the frame's long side as the network sees it; smaller "
+                             "is faster and coarser", group="model", metavar="N")
+    canvas: str = option("fit", _choice(*CANVASES), "network input: fit pads the frame only up to the nearest "
+                         "16:9, 4:3 or square shape (a 720p frame runs at 512x288, ~2x faster); square pads it to "
+                         "N x N", group="model")
+    runtime: str = option("lite", _choice(*RUNTIMES), "lite: a LiteRT export of the Keras model run by XNNPACK "
+                          "(fast, built once and cached); keras: TensorFlow directly (a photo uses keras unless "
+                          "told otherwise)", group="model")
+    device: str = option("auto", _choice(*DEVICES), "where inference runs: auto uses a GPU when TensorFlow sees "
+                         "one, else the CPU", group="model")
+    threads: int | None = option(None, _number(int, 1, 256), "CPU threads for inference (default: all cores)",
+                                 group="model", metavar="N", show_default=False)
+    # look
+    effect: str = option("blur", _choice(*EFFECTS), "what is behind you: " + "; ".join(
+        f"{name}: {effect.help}" for name, effect in EFFECTS.items()), group="look")
+    strength: float = option(60.0, _number(float, 0, 100), "effect strength, relative to the frame size; 0 turns "
+                             "blurring off", group="look", flag="--blur", metavar="0-100")
+    background: str | None = option(None, _text, "replacement background: a picture (scaled to cover), a video "
+                                    "(looped) or a colour; implies --effect replace", group="look",
+                                    metavar="IMAGE|VIDEO|#RRGGBB", show_default=False,
+                                    photo_help="replacement background: a picture (scaled to cover) or a colour; "
+                                    "implies --effect replace", photo_metavar="IMAGE|#RRGGBB")
+    # mask
+    mask: str = option("refined", _choice(*MASKS), "refined: soft, edge-aware (guided filter), steady over time; "
+                       "raw: the network's argmax, feathered", group="mask",
+                       photo_help="refined: soft, edge-aware (guided filter); raw: the network's argmax, feathered")
+    guided: bool = option(True, _switch, "refined mask without the edge-aware guided filter: the probability, "
+                          "upsampled smoothly", group="mask", flag="--no-guided-filter")
+    temporal: float = option(0.7, _number(float, 0, 0.95), "how strongly the mask is held steady where the picture "
+                             "is still; 0 = off", group="mask", metavar="0-0.95", commands=RUNNING)
+    cleanup: bool = option(False, _switch, "drop small stray blobs and fill enclosed holes in the mask", group="mask")
+    threshold: float | str = option(0.5, _threshold, "person probability above which a pixel counts as person, or "
+                                    "'otsu' to pick it per frame", group="mask", metavar="0-1|otsu")
+    # source
+    camera: str = option("0", _text, "camera index or device path", group="source", metavar="N|PATH",
+                         commands={LIVE})
+    input: str | None = option(None, _text, "read a video file or stream instead of a camera (played at its own "
+                               "rate)", group="source", metavar="FILE|URL", commands={LIVE}, show_default=False)
+    loop: bool = option(False, _switch, "with --input FILE: start again at its end (until q)", group="source",
+                        commands={LIVE})
+    width: int = option(1280, _number(int, 16, 7680), "capture width to ask the camera for", group="source",
+                        metavar="W", commands={LIVE})
+    height: int = option(720, _number(int, 16, 4320), "capture height to ask the camera for", group="source",
+                         metavar="H", commands={LIVE})
+    fps: float = option(30.0, _number(float, 1, 240), "camera frame rate to ask for, and the virtual camera's "
+                        "output rate", group="source", metavar="FPS", commands={LIVE})
+    mjpeg: bool = option(False, _switch, "ask the camera for MJPEG, which many USB cameras need for 720p at 30 fps",
+                         group="source", commands={LIVE})
+    every_frame: bool = option(False, _switch, "segment every frame in order instead of always the newest one (for "
+                               "files: no frame is skipped)", group="source", commands={LIVE})
+    reconnect_timeout: float = option(60.0, _number(float, 0, 86400), "when the camera is lost, keep the virtual "
+                                      "camera going and retry this long before giving up", group="source",
+                                      metavar="SECONDS", commands={LIVE})
+    # outputs
+    preview: bool = option(True, _switch, "do not open the preview window", group="output",
+                           flag="--no-preview", commands=RUNNING)
+    vcam: bool = option(True, _switch, "do not send to a virtual camera", group="output", flag="--no-vcam",
+                        commands=RUNNING)
+    vcam_device: str | None = option(None, _text, "virtual camera device, e.g. /dev/video10 (default: the first "
+                                     "free one)", group="output", metavar="DEVICE", commands=RUNNING,
+                                     show_default=False)
+    vcam_backend: str | None = option(None, _text, "pyvirtualcam backend: v4l2loopback, obs, unitycapture "
+                                      "(default: the platform's)", group="output", metavar="NAME", commands=RUNNING,
+                                      show_default=False)
+    output: Path | None = option(None, _path, "also write the result to a video file (.mp4: H.264 where OpenCV can "
+                                 "encode it; .mkv, .avi)", group="output", metavar="FILE", commands=RUNNING,
+                                 show_default=False)
+    stats: bool = option(False, _switch, "show output fps, mask Hz and inference ms in the preview, and log them "
+                         "every second", group="output", commands=RUNNING)
+
+
+DEFAULTS = Settings()
+DECLARED = {f.name: f for f in fields(Settings)}
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of a setting."""
+    return DECLARED[name].metadata["flag"] or "--" + name.replace("_", "-")
 
 
 def flag_name(key: str) -> str:
-    return "--" + key.replace("_", "-")
+    return flag_of(key) if key in DECLARED else "--" + key.replace("_", "-")
 
 
 def make_settings(values: dict[str, object], origins: dict[str, str] | None = None) -> Settings:
@@ -163,19 +205,20 @@ def make_settings(values: dict[str, object], origins: dict[str, str] | None = No
     problems, checked = [], {}
     for key, value in values.items():
         where = origins.get(key, flag_name(key))
-        if key not in RULES:
+        if key not in DECLARED:
             problems.append(f"{where}: unknown setting")
             continue
         try:
-            checked[key] = RULES[key](value)
+            checked[key] = DECLARED[key].metadata["rule"](value)
         except ValueError as e:
             problems.append(f"{where} {e}")
-    if checked.get("effect") == "replace" and not checked.get("background"):
-        problems.append("--effect replace needs --background IMAGE|VIDEO|#RRGGBB")
+    effect = EFFECTS.get(checked.get("effect", DEFAULTS.effect))
+    if effect is not None and effect.needs_background and not checked.get("background"):
+        problems.append(f"--effect {effect.name} needs --background IMAGE|VIDEO|#RRGGBB")
     if problems:
         raise WebcamBlurError("; ".join(problems))
     if checked.get("background") and "effect" not in values:
-        checked["effect"] = "replace"
+        checked["effect"] = next(name for name, e in EFFECTS.items() if e.needs_background)
     return Settings(**checked)
 
 
@@ -183,24 +226,26 @@ CONFIG_LIMIT = 1 << 20  # bytes; a settings file is a few lines
 FILE_SETTINGS = ("weights", "output", "background", "input")  # relative paths in a config file start at its folder
 
 
-@dataclass(frozen=True)
-class ConfigKey:
-    """A config-file key, named like its flag: ``no-preview = true`` sets ``preview`` to False."""
+def config_keys() -> dict[str, tuple[str, bool]]:
+    """Config-file keys: each setting's flag without dashes -> (setting, negated)."""
+    keys = {}
+    for name, declared in DECLARED.items():
+        flag = flag_of(name)
+        keys[flag.lstrip("-")] = (name, declared.default is True and flag.startswith("--no-"))
+    return keys
 
-    setting: str
-    negated: bool = False
 
-
-def read_config(path: Path, keys: dict[str, ConfigKey]) -> tuple[dict[str, object], dict[str, str]]:
+def read_config(path: Path) -> tuple[dict[str, object], dict[str, str]]:
     """Values from a TOML file whose keys are the flags' names without dashes (``blur = 80``, ``no-vcam = true``)."""
     raw = _load_toml(Path(path))
+    keys = config_keys()
     values, origins, unknown = {}, {}, []
     for key, value in raw.items():
         if key not in keys:
             unknown.append(key)
             continue
-        name = keys[key].setting
-        if keys[key].negated and isinstance(value, bool):
+        name, negated = keys[key]
+        if negated and isinstance(value, bool):
             value = not value
         if name in FILE_SETTINGS and isinstance(value, str):
             value = _relative_to(Path(path).parent, name, value)
@@ -242,3 +287,4 @@ def _relative_to(folder: Path, name: str, value: str) -> str:
     ):
         return value
     return str(folder / expanded)
+

@@ -1,20 +1,20 @@
-"""Where composited frames go: the virtual camera and a video file (the preview is ``window.py``).
+"""Where composed frames go: the virtual camera, a video file, or nowhere (the preview is ``live/window.py``).
 
-A sink has ``name`` (what the log calls it), ``send``, ``close`` and ``records``: whether it is a
-recording, which must get every composited frame and never the stand-in pictures that keep a
-meeting's camera alive (the lost-camera notice, the idle keep-alive).
+Each is a ``Sink`` (``live/outputs.py``): a ``name`` for the log, ``send``, ``watched``, ``close``,
+and ``records``: a recording gets every composed frame and never the stand-in pictures that
+keep a meeting's camera alive (the lost-camera notice, the idle keep-alive).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import platform
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from .devices import device_problem, opened_by_another_process
 from .errors import WebcamBlurError
 from .quiet import native_stderr_silenced
 
@@ -46,17 +46,11 @@ class VirtualCameraSink:
             reason = " ".join(str(e).split())
             if isinstance(e, KeyError):
                 reason = f"unknown virtual camera backend {self.backend!r}"
-            if self.device and os.path.exists(self.device):
-                if not os.access(self.device, os.R_OK | os.W_OK):
-                    raise WebcamBlurError(
-                        f"no permission to open virtual camera {self.device}: add yourself to the 'video' group "
-                        "(sudo usermod -aG video $USER) and log in again"
-                    ) from None
-                if opened_by_another_process(self.device):
-                    raise WebcamBlurError(
-                        f"virtual camera {self.device} is in use by another program writing to it; close that "
-                        "program or choose another device with --vcam-device"
-                    ) from None
+            problem = self.device and device_problem(
+                self.device, "virtual camera", "close that program or choose another device with --vcam-device"
+            )
+            if problem:
+                raise WebcamBlurError(problem) from None
             raise WebcamBlurError(
                 f"no virtual camera{' at ' + self.device if self.device else ''} ({reason}); "
                 f"on Linux load v4l2loopback with: {MODPROBE} (on Windows/macOS install OBS Studio "
@@ -74,7 +68,7 @@ class VirtualCameraSink:
         self._camera.send(frame)
         self._camera.sleep_until_next_frame()
 
-    def has_readers(self) -> bool:
+    def watched(self) -> bool:
         """Whether a meeting app has the device open (Linux); elsewhere that is unknown, so yes."""
         if self._camera is None or platform.system() != "Linux" or not self._camera.device.startswith("/dev/"):
             return True
@@ -84,25 +78,6 @@ class VirtualCameraSink:
         if self._camera is not None:
             self._camera.close()
             self._camera = None
-
-
-def opened_by_another_process(path: str) -> bool:
-    """Scan /proc for another process with ``path`` open (processes of other users are invisible)."""
-    target, me = os.path.realpath(path), str(os.getpid())
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or pid == me:
-            continue
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                    return True
-            except OSError:
-                continue
-    return False
 
 
 class VideoFileSink:
@@ -122,6 +97,9 @@ class VideoFileSink:
             raise WebcamBlurError(f"cannot write {self.path}: folder {self.path.parent} does not exist")
         self._writer, self.codec = _open_writer(self.path, fps, size)
         log.info("writing %s (%s, %dx%d at %g fps)", self.path, self.codec, *size, fps)
+
+    def watched(self) -> bool:
+        return True  # a recording wants every frame
 
     def send(self, frame: np.ndarray) -> None:
         if self._writer is None:
@@ -156,3 +134,24 @@ def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.Vid
             return writer, name
         writer.release()
     raise WebcamBlurError(f"cannot write video {path} (is the folder writable?)")
+
+
+class NullSink:
+    """Drops every frame: for benchmarks, soak runs and tests. ``watched=False`` stands for a
+    virtual camera that no meeting app has open (the app should idle)."""
+
+    records = False
+
+    def __init__(self, watched: bool = True, name: str = "nowhere") -> None:
+        self.name = name
+        self.audience = watched  # tests change it to stand for a meeting app opening the camera
+        self.frames = 0
+
+    def send(self, frame: np.ndarray) -> None:
+        self.frames += 1
+
+    def watched(self) -> bool:
+        return self.audience
+
+    def close(self) -> None:
+        pass

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from webcam_blur.frames import as_bgr
-from webcam_blur.letterbox import PAD_VALUE, Letterbox
+from webcam_blur.models.letterbox import PAD_VALUE, Letterbox
 
 SHAPES = [(1, 1), (3, 1000), (1000, 3), (2160, 3840), (480, 640), (513, 513), (600, 512), (7, 5)]
 

@@ -1,5 +1,8 @@
 """Real weights: the TFLite conversion agrees with the file itself; other weight files load or fail clearly."""
 
+import functools
+import http.server
+import threading
 from pathlib import Path
 
 import cv2
@@ -7,19 +10,23 @@ import h5py
 import numpy as np
 import pytest
 
-from webcam_blur import weights
+from webcam_blur.models import weights
 from webcam_blur.assets import bundled
 from webcam_blur.errors import WebcamBlurError
-from webcam_blur.letterbox import Letterbox
-from webcam_blur.model import deeplabv3plus, preprocess_input
+from webcam_blur.models.letterbox import Letterbox
+from webcam_blur.models.deeplab import deeplabv3plus
+from webcam_blur.models.pascal import person, preprocess
 from webcam_blur.quality import iou
-from webcam_blur.segmenter import Segmentation
+from webcam_blur.models.registry import MODELS
+from webcam_blur.models.segmenter import Segmentation
+
+VOC = MODELS["deeplab-voc"]
 
 
 def _keras_person_mask_513(model, canvas_bgr):
     rgb = cv2.cvtColor(canvas_bgr, cv2.COLOR_BGR2RGB).astype(np.float32)
-    logits = model(preprocess_input(rgb)[None], training=False).numpy()[0]
-    return Segmentation(logits, Letterbox(513, 513, 513), 16).mask
+    logits = model(preprocess(rgb)[None], training=False).numpy()[0]
+    return Segmentation(*person(logits), Letterbox(513, 513, 513), 16).mask
 
 
 def test_converted_model_agrees_with_the_tflite_file_at_513(keras_model_513, tflite_reference, photos):
@@ -64,7 +71,7 @@ def test_reference_format_h5_loads_by_name(keras_model_513, tmp_path):
     assert weights.weights_kind(path) == "legacy-h5"
 
     fresh = deeplabv3plus(input_shape=(513, 513, 3))
-    weights.load_into(fresh, path, "mobilenetv2")
+    weights.load_into(fresh, path, VOC.weights, VOC.tflite_layers)
     for ours, loaded in zip(keras_model_513.weights, fresh.weights):
         np.testing.assert_array_equal(ours.numpy(), loaded.numpy())
 
@@ -72,12 +79,12 @@ def test_reference_format_h5_loads_by_name(keras_model_513, tmp_path):
 def test_conversion_is_cached_as_keras_weights(tflite_path, tmp_path, monkeypatch):
     monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
     first = deeplabv3plus(input_shape=(257, 257, 3))
-    weights.load_into(first, tflite_path, "mobilenetv2")
+    weights.load_into(first, tflite_path, VOC.weights, VOC.tflite_layers)
     cached = list(tmp_path.glob("converted-*.weights.h5"))
     assert len(cached) == 1 and weights.weights_kind(cached[0]) == "keras"
 
     second = deeplabv3plus(input_shape=(257, 257, 3))
-    weights.load_into(second, cached[0], "mobilenetv2")
+    weights.load_into(second, cached[0], VOC.weights, VOC.tflite_layers)
     for a, b in zip(first.weights, second.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
@@ -93,34 +100,33 @@ def test_wrong_files_are_refused_with_a_clear_message(tmp_path, content, message
     path = tmp_path / "weights.h5"
     path.write_bytes(content)
     with pytest.raises(WebcamBlurError, match=message):
-        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), path, "mobilenetv2")
+        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), path, VOC.weights, VOC.tflite_layers)
 
 
 def test_truncated_tflite_is_refused(tflite_path, tmp_path):
     path = tmp_path / "half.tflite"
     path.write_bytes(tflite_path.read_bytes()[: 300_000])
     with pytest.raises(WebcamBlurError, match="not a readable TFLite model|not the DeepLabV3"):
-        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), path, "mobilenetv2")
+        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), path, VOC.weights, VOC.tflite_layers)
 
 
 def test_other_network_is_refused(shared):
     other = shared / "models" / "deeplabv3_mnv2_dm05_pascal_quant.tflite"
     with pytest.raises(WebcamBlurError, match="does not fit"):
-        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), other, "mobilenetv2")
+        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), other, VOC.weights, VOC.tflite_layers)
 
 
 def test_missing_file_is_refused(tmp_path):
     with pytest.raises(WebcamBlurError, match="not found"):
-        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), tmp_path / "nope.tflite", "mobilenetv2")
+        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), tmp_path / "nope.tflite", VOC.weights, VOC.tflite_layers)
 
 
 def test_offline_without_cache_says_where_to_put_the_file(tmp_path, monkeypatch):
     monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
-    source = weights.SOURCES["mobilenetv2"]
+    source = VOC.weights
     unreachable = weights.WeightsSource(source.filename, "http://127.0.0.1:9/deeplab.tflite", source.sha256)
-    monkeypatch.setitem(weights.SOURCES, "mobilenetv2", unreachable)
     with pytest.raises(WebcamBlurError) as error:
-        weights.fetch("mobilenetv2")
+        weights.fetch(unreachable)
     message = str(error.value)
     assert "\n" not in message
     assert str(tmp_path / source.filename) in message and "--weights" in message
@@ -129,31 +135,29 @@ def test_offline_without_cache_says_where_to_put_the_file(tmp_path, monkeypatch)
 
 def test_the_default_network_ships_in_the_package_so_no_download_is_needed(tmp_path, monkeypatch):
     monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
-    source = weights.SOURCES["mobilenetv2"]
+    source = VOC.weights
     offline = weights.WeightsSource(source.filename, "http://127.0.0.1:9/deeplab.tflite", source.sha256, shipped=True)
-    monkeypatch.setitem(weights.SOURCES, "mobilenetv2", offline)
-    path = weights.locate("mobilenetv2")
+    path = weights.locate(offline)
     assert path == bundled(source.filename) and weights.sha256_of(path) == source.sha256
     assert not list(tmp_path.iterdir())  # nothing downloaded
 
 
 def test_a_damaged_shipped_network_is_not_used(tflite_path, tmp_path, monkeypatch):
     monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
-    damaged = tmp_path / "shipped" / weights.SOURCES["mobilenetv2"].filename
+    damaged = tmp_path / "shipped" / VOC.weights.filename
     damaged.parent.mkdir()
     damaged.write_bytes(tflite_path.read_bytes()[:1000])
     monkeypatch.setattr(weights, "bundled", lambda name: damaged.parent / name)
-    source = weights.SOURCES["mobilenetv2"]
-    monkeypatch.setitem(weights.SOURCES, "mobilenetv2",
-                        weights.WeightsSource(source.filename, "http://127.0.0.1:9/x.tflite", source.sha256, shipped=True))
+    source = VOC.weights
+    shipped = weights.WeightsSource(source.filename, "http://127.0.0.1:9/x.tflite", source.sha256, shipped=True)
     with pytest.raises(WebcamBlurError, match="could not download"):  # it went for the download instead
-        weights.locate("mobilenetv2")
+        weights.locate(shipped)
 
 
 def test_default_weights_come_from_the_cache_when_present(tflite_path, tmp_path, monkeypatch):
     monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
-    (tmp_path / weights.SOURCES["mobilenetv2"].filename).write_bytes(tflite_path.read_bytes())
-    assert weights.fetch("mobilenetv2") == tmp_path / weights.SOURCES["mobilenetv2"].filename
+    (tmp_path / VOC.weights.filename).write_bytes(tflite_path.read_bytes())
+    assert weights.fetch(VOC.weights) == tmp_path / VOC.weights.filename
 
 
 def test_unpublished_hash_is_recorded_then_enforced(tmp_path):
@@ -164,3 +168,38 @@ def test_unpublished_hash_is_recorded_then_enforced(tmp_path):
     path.write_bytes(b"tampered")
     with pytest.raises(WebcamBlurError, match="SHA-256 mismatch"):
         weights._check_recorded_hash(path)
+
+
+@pytest.fixture
+def weights_server(shared):
+    """The real weights file served on loopback, standing in for the download URL."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(shared / "models"))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_damaged_download_is_fetched_again(tflite_path, tmp_path, monkeypatch, weights_server, damage, capfd):
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    source = weights.WeightsSource(VOC.weights.filename, f"{weights_server}/{VOC.weights.filename}", VOC.weights.sha256)
+    good = tflite_path.read_bytes()
+    cached = tmp_path / source.filename
+    cached.write_bytes(good[: len(good) // 3] if damage == "truncated" else good[:1000] + b"\0" * (len(good) - 1000))
+    path = weights.fetch(source)
+    assert weights.sha256_of(path) == source.sha256
+    assert capfd.readouterr().out == ""  # Keras' "Downloading data from" and progress bar stay off stdout
+
+
+
+def test_damaged_cache_without_network_is_a_clear_error(tflite_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    source = weights.WeightsSource(VOC.weights.filename, "http://127.0.0.1:9/x.tflite", VOC.weights.sha256)
+    (tmp_path / source.filename).write_bytes(tflite_path.read_bytes()[:5000])
+    with pytest.raises(WebcamBlurError, match="could not download") as error:
+        weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), None, source, VOC.tflite_layers)
+    assert str(tmp_path / source.filename) in str(error.value)
+

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .quiet import native_stderr_silenced
+from ..quiet import native_stderr_silenced
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def gpu_available() -> bool:
 
 def make_runtime(model, runtime: str, device: str, cache: Path, threads: int | None = None):
     """A GPU (through TensorFlow) when asked for or, with ``auto``, when TensorFlow sees one; else ``runtime`` on the CPU."""
-    from .errors import WebcamBlurError
+    from ..errors import WebcamBlurError
 
     if device == "gpu" and not gpu_available():
         raise WebcamBlurError(

@@ -1,14 +1,11 @@
-"""Mask refinement and backgrounds: measured on real portraits and video, unit-tested on small fakes."""
+"""Mask refinement: measured on real portraits and video, unit-tested on small fakes."""
 
 import cv2
 import numpy as np
 import pytest
 
-from webcam_blur.background import Background, cover
-from webcam_blur.compositor import Compositor, blur
-from webcam_blur.errors import WebcamBlurError
+from webcam_blur.look.refine import MaskRefiner, RefineSettings, _recentred, binary_mask, remove_blobs_and_holes
 from webcam_blur.quality import boundary_f, iou
-from webcam_blur.refine import MaskRefiner, RefineSettings, _recentred, binary_mask, remove_blobs_and_holes
 
 
 def _portrait_pairs(shared, count=12):
@@ -55,8 +52,16 @@ def test_temporal_smoothing_reduces_flicker_on_a_real_clip(shared, segmenter):
     assert np.mean([iou(a, b) for a, b in zip(smoothed, unsmoothed)]) > 0.95  # no drift away from the picture
 
 
+def _block_frame(x):
+    frame = np.full((240, 320, 3), 30, np.uint8)
+    frame[60:200, x : x + 80] = 220
+    return frame
+
+
 class FakeSegmentation:
     """A person probability drawn by the test: a bright block on a dark frame."""
+
+    cell = 16.0  # frame pixels per network output cell, as a 512 network sees a 512 frame
 
     def __init__(self, frame):
         self.frame = frame
@@ -66,14 +71,8 @@ class FakeSegmentation:
         return (small[..., 0] > 128).astype(np.float32)
 
 
-def _block_frame(x):
-    frame = np.full((240, 320, 3), 30, np.uint8)
-    frame[60:200, x : x + 80] = 220
-    return frame
-
-
 def test_a_moving_person_leaves_no_trail():
-    refiner = MaskRefiner(RefineSettings(temporal=0.9), model_size=512)
+    refiner = MaskRefiner(RefineSettings(temporal=0.9))
     for _ in range(10):  # a long still period builds up the temporal state
         refiner.refine(_block_frame(40), FakeSegmentation(_block_frame(40)))
     moved = _block_frame(200)  # a fast jump
@@ -101,84 +100,3 @@ def test_otsu_threshold_is_available(shared, segmenter):
     image, truth = next(_portrait_pairs(shared))
     alpha = MaskRefiner(RefineSettings(temporal=0.0, threshold="otsu")).refine(image, segmenter.segment(image))
     assert iou(binary_mask(alpha), truth) > 0.9
-
-
-# compositing ------------------------------------------------------------------------------
-
-
-def _red_person():
-    frame = np.full((240, 320, 3), 128, np.uint8)
-    frame[60:180, 120:200] = (0, 0, 255)
-    mask = np.zeros((240, 320), np.uint8)
-    mask[60:180, 120:200] = 255
-    return frame, mask
-
-
-def test_blurred_background_has_no_halo_of_the_person():
-    frame, mask = _red_person()
-    ring = (cv2.dilate(mask, np.ones((21, 21), np.uint8)) > 0) & (mask == 0)
-    plain = blur(frame, 60)
-    clean = blur(frame, 60, mask)
-    red_excess = lambda img: (img[..., 2].astype(int) - img[..., 1].astype(int))[ring].mean()  # noqa: E731
-    assert red_excess(plain) > 20  # the ordinary blur smears red into the wall
-    assert abs(red_excess(clean)) < 3  # the halo-free one does not
-
-
-def test_bokeh_turns_a_highlight_into_a_disc():
-    frame = np.full((240, 320, 3), 40, np.uint8)
-    frame[120, 160] = 255
-    frame[119:122, 159:162] = 255
-    out = blur(frame, 50, bokeh=True)
-    gauss = blur(frame, 50)
-    profile = out[120, 160:].astype(int) - 40
-    gauss_profile = gauss[120, 160:].astype(int) - 40
-    assert profile.max() > gauss_profile.max()  # the highlight blooms
-    lit = profile > profile.max() / 2
-    assert lit.sum() >= 3  # a disc, not a point
-
-
-def test_replace_puts_the_picture_behind_the_person(tmp_path):
-    frame, mask = _red_person()
-    picture = np.zeros((100, 400, 3), np.uint8)
-    picture[:, :200] = (255, 0, 0)
-    picture[:, 200:] = (0, 255, 0)
-    path = tmp_path / "beach.png"
-    cv2.imwrite(str(path), picture)
-    out = Compositor(effect="replace", background=Background(str(path)), feather=0).compose(frame, mask)
-    assert (out[100, 150] == (0, 0, 255)).all()  # the person
-    assert out[10, 10, 0] > 200 and out[10, 310, 1] > 200  # the picture, covering the frame
-
-
-def test_colour_background():
-    frame, mask = _red_person()
-    out = Compositor(effect="replace", background=Background("#00ff00"), feather=0).compose(frame, mask)
-    assert (out[5, 5] == (0, 255, 0)).all()
-
-
-def test_video_background_loops(shared):
-    background = Background(str(shared / "videos" / "again.mkv"))
-    frames = [background.frame(320, 240) for _ in range(80)]  # the clip has 77 frames
-    assert all(f.shape == (240, 320, 3) for f in frames)
-    assert np.abs(frames[77].astype(int) - frames[0].astype(int)).mean() < 1.0
-    background.close()
-
-
-def test_cover_fills_and_keeps_the_aspect():
-    image = np.zeros((100, 200, 3), np.uint8)
-    image[:, 95:105] = 255  # a centred stripe stays centred
-    out = cover(image, 300, 300)
-    assert out.shape == (300, 300, 3)
-    assert out[150, 150].max() == 255 and out[150, 20].max() == 0
-
-
-@pytest.mark.parametrize("spec, message", [("nope.png", "background not found"), ("#12345", "background not found")])
-def test_bad_backgrounds_are_refused(spec, message):
-    with pytest.raises(WebcamBlurError, match=message):
-        Background(spec)
-
-
-def test_unreadable_background_image(tmp_path):
-    path = tmp_path / "broken.jpg"
-    path.write_bytes(b"not a jpeg")
-    with pytest.raises(WebcamBlurError, match="cannot read background image"):
-        Background(str(path))

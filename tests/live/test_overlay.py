@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from webcam_blur.overlay import FONT, draw_label
+from webcam_blur.live.overlay import FONT, draw_label
 
 TEXT = "29.9 fps, mask 19.0 Hz, inference 50 ms, refine 34 ms, compose 3.4 ms, latency 8 ms"
 

@@ -3,8 +3,11 @@
 import cv2
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
-from webcam_blur.letterbox import Letterbox
+from helpers import any_frame
+from webcam_blur.frames import as_bgr
+from webcam_blur.models.letterbox import Letterbox
 from webcam_blur.quality import iou
 
 
@@ -58,7 +61,7 @@ def test_mask_and_probability_describe_the_same_person(segmenter, photos):
     ids=["gray", "bgra", "uint16", "1x1", "4k", "3-wide"],
 )
 def test_any_frame_layout_gives_a_mask_of_its_size(segmenter, photos, convert):
-    frame = convert(photos["grace_hopper.bmp"])
+    frame = as_bgr(convert(photos["grace_hopper.bmp"]))  # as the app does, once, where frames come in
     result = segmenter.segment(frame)
     assert result.mask.shape == frame.shape[:2]
     assert np.isfinite(result.probability).all()
@@ -67,7 +70,7 @@ def test_any_frame_layout_gives_a_mask_of_its_size(segmenter, photos, convert):
 def test_grayscale_still_finds_the_person(segmenter, photos):
     image = photos["grace_hopper.bmp"]
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    assert iou(segmenter.segment(gray).mask, segmenter.segment(image).mask) > 0.9
+    assert iou(segmenter.segment(as_bgr(gray)).mask, segmenter.segment(image).mask) > 0.9
 
 
 def test_fitted_canvas_finds_the_same_people_as_the_square_one(segmenter, square_segmenter, photos, shared):
@@ -82,3 +85,12 @@ def test_fitted_canvas_finds_the_same_people_as_the_square_one(segmenter, square
             scores.append(iou(segmenter.segment(frame).mask, square))
     assert len(scores) >= 9
     assert min(scores) >= 0.9 and np.mean(scores) >= 0.95, scores
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(frame=any_frame(max_side=300))
+def test_real_segmenter_handles_any_frame(segmenter, frame):
+    result = segmenter.segment(as_bgr(frame))
+    assert result.mask.shape == frame.shape[:2]
+    assert np.isfinite(result.probability).all()
+

@@ -4,11 +4,11 @@ import cv2
 import numpy as np
 import pytest
 
-from webcam_blur.compositor import Compositor, blur
-
-
-def _sharpness(image, region):
-    return cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F)[region].var()
+from helpers import sharpness
+from webcam_blur.errors import WebcamBlurError
+from webcam_blur.look.compositor import Compositor
+from webcam_blur.look.effects import Blur, blurred_background
+from webcam_blur.settings import make_settings
 
 
 @pytest.fixture
@@ -22,35 +22,35 @@ def scene():
 
 def test_person_is_unchanged_and_background_blurred(scene):
     frame, mask = scene
-    out = Compositor(blur=60).compose(frame, mask)
+    out = Compositor(Blur()).compose(frame, mask, 60)
     inner = cv2.erode(mask, np.ones((15, 15), np.uint8)) > 0
     outer = cv2.dilate(mask, np.ones((15, 15), np.uint8)) == 0
     assert np.array_equal(out[inner], frame[inner])
-    assert _sharpness(out, outer) < 0.05 * _sharpness(frame, outer)
+    assert sharpness(out, outer) < 0.05 * sharpness(frame, outer)
 
 
 def test_zero_blur_is_the_identity(scene):
     frame, mask = scene
-    assert np.array_equal(Compositor(blur=0).compose(frame, mask), frame)
+    assert np.array_equal(Compositor(Blur()).compose(frame, mask, 0), frame)
 
 
 def test_stronger_blur_is_blurrier(scene):
     frame, _ = scene
     everywhere = np.s_[:, :]
-    sharpness = [_sharpness(blur(frame, s), everywhere) for s in (10, 40, 100)]
-    assert sharpness[0] > sharpness[1] > sharpness[2]
+    scores = [sharpness(blurred_background(frame, s), everywhere) for s in (10, 40, 100)]
+    assert scores[0] > scores[1] > scores[2]
 
 
 @pytest.mark.parametrize("strength", [-1, 101, float("nan")])
 def test_blur_outside_0_to_100_is_refused(strength):
-    with pytest.raises(ValueError):
-        Compositor(blur=strength)
+    with pytest.raises(WebcamBlurError, match="--blur must be"):  # the one gate every value passes
+        make_settings({"strength": strength})
 
 
 def test_mask_of_another_size_is_refused(scene):
     frame, mask = scene
     with pytest.raises(ValueError, match="does not match"):
-        Compositor().compose(frame, mask[:10])
+        Compositor(Blur()).compose(frame, mask[:10])
 
 
 @pytest.mark.parametrize("feather", [0.0, 0.02])
@@ -61,9 +61,9 @@ def test_blend_is_the_alpha_formula_everywhere(scene, box, feather):
     rng = np.random.default_rng(1)
     matte = np.zeros(frame.shape[:2], np.uint8)
     matte[box] = rng.integers(0, 256, matte[box].shape, dtype=np.uint8)
-    compositor = Compositor(blur=60, feather=feather)
+    compositor = Compositor(Blur(), feather=feather)
     expected_alpha = compositor.alpha(matte).astype(np.float64)[..., None] / 255
-    backdrop = compositor.backdrop(frame, matte).astype(np.float64)
+    backdrop = Blur().backdrop(frame, matte, 60).astype(np.float64)
     expected = frame * expected_alpha + backdrop * (1 - expected_alpha)
-    out = compositor.compose(frame, matte)
+    out = compositor.compose(frame, matte, 60)
     assert np.abs(out - expected).max() <= 1.0

@@ -8,7 +8,7 @@ differences, both measured (see `../shared/reference/NOTES.md`):
   odd sizes (16k+1) that is identical; at even sizes such as 512 ``'same'`` pads only at the end
   and shifts the mask ~15 px up-left. With symmetric padding feature ``i`` of a stride-``s`` map
   sits exactly over input pixel ``s*i`` at every input size.
-* The model returns low-resolution logits. Upsampling to the frame happens in the segmenter
+* The model returns low-resolution logits (PASCAL VOC's 21 classes: ``pascal.py``). Upsampling to the frame happens in the segmenter
   with one warp on the person channel: cheaper than resizing 21 channels, and it reproduces the
   original graph's align-corners resize, which Keras 3 ``Resizing`` cannot.
 """
@@ -16,18 +16,9 @@ differences, both measured (see `../shared/reference/NOTES.md`):
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers
 
 BACKBONES = ("mobilenetv2", "xception")
-PERSON_CLASS = 15  # PASCAL VOC
-
-
-def preprocess_input(rgb, out=None):
-    """Map RGB values 0..255 to the network's input range -1..1, as float32 (into ``out`` if given)."""
-    out = np.multiply(rgb, np.float32(1 / 127.5), out=out, dtype=np.float32, casting="unsafe")
-    out -= 1.0
-    return out
 
 
 def deeplabv3plus(

@@ -1,30 +1,23 @@
-"""The real-time app end to end: real weights, real video decode, a real window under Xvfb,
-pyvirtualcam through a registered test backend, signals."""
+"""The real-time app end to end through the real command: real weights, real video decode, a real
+window under Xvfb, pyvirtualcam through a registered test backend, signals."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
-import threading
 import time
 
 import cv2
 import numpy as np
-import pyvirtualcam
 import pytest
+import pyvirtualcam
 
-from helpers import error_lines, find_window, run_app, start_app, video_frames, wait_for_line
+from helpers import (RecordingBackend, error_lines, find_window, run_app, sharpness, start_app, video_frames,
+                     wait_for_line)
 from webcam_blur import cli
-from webcam_blur.capture import VideoSource
-from webcam_blur.compositor import Compositor
-from webcam_blur.pipeline import Pipeline
 
 CLIP = "again.mkv"  # 77 frames, 640x480, 30 fps, one person waist-up
-
-
-def _sharpness(image, region):
-    return cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F)[region].var()
 
 
 def test_video_file_in_video_file_out_every_frame(shared, tflite_path, tmp_path, segmenter):
@@ -44,7 +37,7 @@ def test_video_file_in_video_file_out_every_frame(shared, tflite_path, tmp_path,
         person = cv2.erode(mask, np.ones((31, 31), np.uint8)) > 0
         background = cv2.dilate(mask, np.ones((31, 31), np.uint8)) == 0
         assert person.mean() > 0.05 and background.mean() > 0.2
-        background_ratio.append(_sharpness(written[i], background) / _sharpness(source[i], background))
+        background_ratio.append(sharpness(written[i], background) / sharpness(source[i], background))
         diff = np.abs(written[i].astype(int) - source[i].astype(int)).mean(axis=2)
         person_diff.append(diff[person].mean())
         background_diff.append(diff[background].mean())
@@ -53,42 +46,16 @@ def test_video_file_in_video_file_out_every_frame(shared, tflite_path, tmp_path,
     assert min(background_diff) > 2 * max(person_diff)
 
 
-class RecordingCamera:
-    """A pyvirtualcam backend that keeps what it is sent."""
-
-    instances: list["RecordingCamera"] = []
-
-    def __init__(self, *, width, height, fps, fourcc, device, **kw):
-        self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
-        self.frames: list[np.ndarray] = []
-        self.times: list[float] = []
-        self.closed = False
-        RecordingCamera.instances.append(self)
-
-    def send(self, frame):
-        self.frames.append(frame.copy())
-        self.times.append(time.perf_counter())
-
-    def close(self):
-        self.closed = True
-
-    def device(self):
-        return "recording-test-camera"
-
-    def native_fourcc(self):
-        return self.fourcc
-
-
 def test_virtual_camera_receives_composited_frames_at_the_requested_rate(shared, tflite_path):
-    pyvirtualcam.register_backend("recording-test", RecordingCamera)
-    RecordingCamera.instances.clear()
+    pyvirtualcam.register_backend("recording-test", RecordingBackend)
+    RecordingBackend.instances.clear()
     clip = shared / "videos" / CLIP
     code = cli.main([
         "--input", str(clip), "--no-preview", "--vcam-backend", "recording-test", "--fps", "15",
         "--weights", str(tflite_path),
     ])
     assert code == 0
-    (camera,) = RecordingCamera.instances
+    (camera,) = RecordingBackend.instances
     assert camera.closed
     assert (camera.width, camera.height, camera.fps) == (640, 480, 15)
     assert camera.fourcc == pyvirtualcam.util.encode_fourcc(pyvirtualcam.PixelFormat.BGR.value)
@@ -102,26 +69,7 @@ def test_virtual_camera_receives_composited_frames_at_the_requested_rate(shared,
     closest = min(np.abs(s.astype(int) - frame.astype(int)).mean() for s in source)
     assert closest > 1.0
     everywhere = np.s_[:, :]
-    assert _sharpness(frame, everywhere) < 0.8 * np.mean([_sharpness(s, everywhere) for s in source])
-
-
-def test_pipeline_stop_ends_every_thread_within_a_second(shared, segmenter):
-    source = VideoSource(str(shared / "videos" / "people_walking.mp4"), paced=True)
-    segmenter.prepare(*source.size)  # the runtime for this frame shape is made up front, as the app does
-    pipeline = Pipeline(source, segmenter, Compositor(60))
-    stopped_at = []
-
-    def stop():
-        stopped_at.append(time.perf_counter())
-        pipeline.stop()
-
-    timer = threading.Timer(2.0, stop)
-    timer.start()
-    stats = pipeline.run()
-    returned = time.perf_counter()
-    assert stats.frames_out > 0 and stats.masks > 0
-    assert returned - stopped_at[0] < 1.0
-    assert not any(t.is_alive() for t in pipeline.threads)
+    assert sharpness(frame, everywhere) < 0.8 * np.mean([sharpness(s, everywhere) for s in source])
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT],
@@ -159,7 +107,7 @@ def test_preview_window_shows_composited_frames_and_q_quits(shared, tflite_path,
         assert image.std() > 10  # a picture, not an empty window
         source = video_frames(clip)[0]
         everywhere = np.s_[:, :]
-        assert _sharpness(image, everywhere) < _sharpness(source, everywhere)  # blurred background on screen
+        assert sharpness(image, everywhere) < sharpness(source, everywhere)  # blurred background on screen
         subprocess.run(["xdotool", "key", "--window", window, "q"], check=True, env={**os.environ, **env})
         sent = time.monotonic()
         process.wait(timeout=10)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .assets import bundled
-from .errors import WebcamBlurError
+from ..assets import bundled
+from ..errors import WebcamBlurError
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +40,6 @@ class WeightsSource:
     url: str
     sha256: str | None
     shipped: bool = False
-
-
-SOURCES = {
-    "mobilenetv2": WeightsSource(
-        "deeplabv3_mnv2_pascal_quant.tflite",
-        "https://raw.githubusercontent.com/google-coral/test_data/"
-        "104342d2d3480b3e66203073dac24f4e2dbb4c41/deeplabv3_mnv2_pascal_quant.tflite",
-        "350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398",
-        shipped=True,
-    ),
-    "xception": WeightsSource(
-        "deeplabv3_xception_tf_dim_ordering_tf_kernels.h5",
-        "https://github.com/bonlime/keras-deeplab-v3-plus/releases/download/1.1/"
-        "deeplabv3_xception_tf_dim_ordering_tf_kernels.h5",
-        None,
-    ),
-}
 
 
 def cache_dir() -> Path:
@@ -102,25 +85,23 @@ def weights_kind(path: Path) -> str:
     )
 
 
-def locate(backbone: str) -> Path:
-    """The published weights for ``backbone``: the copy inside the package if it ships, else downloaded."""
-    source = SOURCES[backbone]
+def locate(source: WeightsSource) -> Path:
+    """A published weights file: the copy inside the package if it ships, else downloaded."""
     if source.shipped:
         path = bundled(source.filename)
         if path.is_file() and sha256_of(path) == source.sha256:
             return path
         log.warning("the network file shipped in the package is missing or damaged (%s); downloading it", path)
-    return fetch(backbone)
+    return fetch(source)
 
 
-def fetch(backbone: str) -> Path:
-    """Return the published weights for ``backbone``, downloading them once with a hash check."""
+def fetch(source: WeightsSource) -> Path:
+    """Return a published weights file, downloading it once with a hash check."""
     import keras
 
-    source = SOURCES[backbone]
     target = cache_dir() / source.filename
     if not target.exists():
-        log.info("downloading the %s weights from %s", backbone, source.url)
+        log.info("downloading %s from %s", source.filename, source.url)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # Keras prints its own progress on stdout
             path = Path(
@@ -135,7 +116,7 @@ def fetch(backbone: str) -> Path:
             )
     except Exception as e:  # noqa: BLE001 - get_file raises bare Exception on network errors
         raise WebcamBlurError(
-            f"could not download the {backbone} weights ({_download_failure(e, source.url)}); download "
+            f"could not download {source.filename} ({_download_failure(e, source.url)}); download "
             f"{source.url} and put it at {target}, or pass --weights PATH"
         ) from None
     if source.sha256 is None:
@@ -162,9 +143,12 @@ def _check_recorded_hash(path: Path) -> None:
         )
 
 
-def load_into(model, path: Path | None, backbone: str) -> None:
-    """Load weights from ``path`` (or the published default) into ``model``, converting as needed."""
-    path = Path(path) if path is not None else locate(backbone)
+def load_into(model, path: Path | None, source: WeightsSource, tflite_layers: int | None = None) -> None:
+    """Load weights from ``path`` (or the published ``source``) into ``model``, converting as needed.
+
+    ``tflite_layers``: how many conv layers a TFLite file for this model has (None: none converts).
+    """
+    path = Path(path) if path is not None else locate(source)
     if not path.is_file():
         raise WebcamBlurError(f"weights file not found: {path}")
     kind = weights_kind(path)
@@ -174,13 +158,13 @@ def load_into(model, path: Path | None, backbone: str) -> None:
         elif kind == "legacy-h5":
             model.load_weights(str(path), by_name=True)
         else:
-            if backbone != "mobilenetv2":
-                raise WebcamBlurError(f"{path} is a MobileNetV2 TFLite file; it cannot load into {backbone}")
-            _load_tflite_cached(model, path)
+            if tflite_layers is None:
+                raise WebcamBlurError(f"{path} is a TFLite file; the {model.name} model loads no TFLite weights")
+            _load_tflite_cached(model, path, tflite_layers)
     except WebcamBlurError:
         raise
     except Exception as e:  # noqa: BLE001 - Keras raises many types for mismatching files
-        raise WebcamBlurError(f"{path} does not fit the {backbone} DeepLabv3+ model: {_first_line(e)}") from None
+        raise WebcamBlurError(f"{path} does not fit the {model.name} model: {_first_line(e)}") from None
 
 
 def _first_line(e: Exception) -> str:
@@ -188,7 +172,7 @@ def _first_line(e: Exception) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
-def _load_tflite_cached(model, path: Path) -> None:
+def _load_tflite_cached(model, path: Path, layers: int) -> None:
     cached = cache_dir() / f"converted-{sha256_of(path)[:16]}-{model.name}.weights.h5"
     if cached.exists():
         try:
@@ -198,7 +182,7 @@ def _load_tflite_cached(model, path: Path) -> None:
             log.warning("cached conversion %s is unreadable; converting again", cached)
     log.info("converting %s into the Keras model (once per weights file)...", path.name)
     started = time.perf_counter()
-    for layer_name, values in tflite_weights(path).items():
+    for layer_name, values in tflite_weights(path, layers).items():
         model.get_layer(layer_name).set_weights(values)
     log.info("converted in %.1f s", time.perf_counter() - started)
     try:
@@ -210,7 +194,7 @@ def _load_tflite_cached(model, path: Path) -> None:
         log.warning("could not cache converted weights at %s: %s", cached, e)
 
 
-def tflite_weights(path: Path) -> dict[str, list[np.ndarray]]:
+def tflite_weights(path: Path, layers: int = 109) -> dict[str, list[np.ndarray]]:
     """Dequantize an official DeepLab MobileNetV2 TFLite file into reference-layer weights.
 
     Every conv in the file has BatchNorm folded in: the following BN layer gets ``beta`` = the
@@ -248,9 +232,9 @@ def tflite_weights(path: Path) -> dict[str, list[np.ndarray]]:
         epsilon = 1e-3 if layer.startswith(("Conv", "expanded_conv")) else 1e-5
         ones = np.ones_like(bias)
         result[layer + "_BN"] = [ones, bias, np.zeros_like(bias), ones - epsilon]
-    if "logits_semantic" not in result or len(result) != 109:
+    if "logits_semantic" not in result or len(result) != layers:
         raise WebcamBlurError(
-            f"{path} is not the DeepLabV3-MobileNetV2 PASCAL VOC network ({len(result)} of 109 layers found)"
+            f"{path} is not the DeepLabV3-MobileNetV2 PASCAL VOC network ({len(result)} of {layers} layers found)"
         )
     return result
 

@@ -8,7 +8,7 @@ screen, and frames that arrive before that are not shown (the preview may drop f
 virtual camera and files never do). Keys come back as lines on the child's stdout; on each side
 a small reader thread turns the pipe into a queue (select() does not work on Windows pipes).
 
-Run as ``python -m webcam_blur.window`` only by :class:`PreviewWindow`.
+Run as ``python -m webcam_blur.live.window`` only by :class:`PreviewWindow`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from multiprocessing import resource_tracker, shared_memory
 
 import numpy as np
 
-from .errors import WebcamBlurError
+from ..errors import WebcamBlurError
 
 TITLE = "webcam-blur"
 START_TIMEOUT = 30.0  # importing OpenCV and connecting to the display; seconds
@@ -66,7 +66,7 @@ class PreviewWindow:
         if os.path.isdir(SYSTEM_FONTS):
             env.setdefault("QT_QPA_FONTDIR", SYSTEM_FONTS)  # opencv-python's Qt ships none
         self._child = subprocess.Popen(
-            [sys.executable, "-m", "webcam_blur.window"],
+            [sys.executable, "-m", "webcam_blur.live.window"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from webcam_blur.model import deeplabv3plus
+from webcam_blur.models.deeplab import deeplabv3plus
 
 
 @pytest.mark.parametrize("backbone", ["mobilenetv2", "xception"])

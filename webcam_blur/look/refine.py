@@ -1,7 +1,8 @@
 """Mask refinement: from the network's coarse person probability to a clean, stable alpha matte.
 
-Raw DeepLab output sits on a stride-16 grid, so its edges are blocky and wander from frame to
-frame. Each step below is switchable and was tuned with ``scripts/eval_quality.py``:
+A network's output sits on a coarse grid (DeepLab MobileNetV2: one cell per 16 input pixels),
+so its edges are blocky and wander from frame to frame; every size below that depends on the
+grid is taken from the segmentation's own ``cell``, whatever the network and its input size. Each step below is switchable and was tuned with ``scripts/eval_quality.py``:
 
 * soft edges: start from the person probability, not the hard argmax;
 * edge-aware upsampling: a colour guided filter (He et al.) lets the full-resolution frame's
@@ -28,11 +29,11 @@ MATTE_GAIN = 4.0  # the matte ramps from background to person over the middle qu
 @dataclass(frozen=True)
 class RefineSettings:
     guided: bool = True
-    radius: float = 1.0  # guided filter radius, in network cells (16 model pixels)
+    radius: float = 1.0  # guided filter radius, in network output cells
     eps: float = 1e-3  # guided filter regularization: larger = smoother, fewer image edges followed
     temporal: float = 0.7  # 0 = no smoothing over time; towards 1 = steadier where the picture is still
     cleanup: bool = False  # drop blobs far smaller than the largest person, fill enclosed holes
-    threshold: str = "0.5"  # a number in (0, 1), or "otsu"
+    threshold: float | str = 0.5  # a number in (0, 1), or "otsu"
     work_size: int = 256  # the filter's statistics are computed at about this width (long side)
     detail_size: int = 800  # the coefficients are applied at up to this width (long side); edges finer than that are lost in a call anyway
 
@@ -140,9 +141,8 @@ class MaskRefiner:
     Holds the previous frame's state for temporal smoothing: one refiner per video stream.
     """
 
-    def __init__(self, settings: RefineSettings = RefineSettings(), model_size: int = 512) -> None:
+    def __init__(self, settings: RefineSettings = RefineSettings()) -> None:
         self.settings = settings
-        self.model_size = model_size
         self._previous: tuple[np.ndarray, np.ndarray] | None = None  # (probability, guide) at small scale
         self._stillness: np.ndarray | None = None  # 1 where the picture did not change, small scale
         self._previous_alpha: np.ndarray | None = None
@@ -163,8 +163,7 @@ class MaskRefiner:
         if detail_scale > 1:
             detail = cv2.resize(frame, (width // detail_scale, height // detail_scale), interpolation=cv2.INTER_AREA)
         if s.guided:
-            cell = 16 * max(height, width) / self.model_size  # one network cell, in frame pixels
-            radius = max(1, round(s.radius * cell / scale))
+            radius = max(1, round(s.radius * segmentation.cell / scale))
             alpha = _fast_guided_filter(detail, probability, guide, radius, s.eps, self._buffers)
         else:
             alpha = cv2.resize(probability, (detail.shape[1], detail.shape[0]), interpolation=cv2.INTER_LINEAR)
@@ -173,7 +172,7 @@ class MaskRefiner:
         if s.threshold == "otsu":
             level = cv2.threshold(alpha8, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
         else:
-            level = float(s.threshold) * 255
+            level = s.threshold * 255
         alpha8 = cv2.LUT(alpha8, _recentred(level))
         if s.cleanup:
             mask = binary_mask(alpha8)

@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import WebcamBlurError
-from .frames import as_bgr
+from ..errors import WebcamBlurError
+from ..frames import as_bgr
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v"}
 

@@ -1,0 +1,228 @@
+"""Wiring: Settings -> segmenter, refiner, compositor, source, outputs, controls; and the three runs.
+
+Each run (live, demo, photo) opens what it needs into one ``ExitStack`` and so owns and closes
+every resource, however it ends. Nothing here computes a pixel: the pure core is in ``models/``
+and ``look/``, the threads in ``live/pipeline.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import time
+from pathlib import Path
+
+import cv2
+
+from .errors import WebcamBlurError
+from .frames import as_bgr
+from .live.controls import Controls
+from .live.outputs import Outputs
+from .live.pipeline import Pipeline
+from .live.stats import Stats
+from .look.compositor import Compositor
+from .look.effects import EFFECTS
+from .look.refine import MaskRefiner, RefineSettings, binary_mask
+from .quiet import native_stderr_silenced
+from .settings import Settings
+
+log = logging.getLogger("webcam_blur")
+
+STARTED = time.perf_counter()
+DEMO_OUTPUT = "webcam-blur-demo.mp4"
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+
+
+# the parts ---------------------------------------------------------------------------------
+
+
+def build_segmenter(settings: Settings):
+    """The network the settings name, with its weights and runtime (TensorFlow starts quietly)."""
+    with native_stderr_silenced():
+        import tensorflow  # noqa: F401 - imported here only to start it quietly
+
+    from .models.registry import MODELS
+    from .models.segmenter import PersonSegmenter
+
+    return PersonSegmenter.load(
+        MODELS[settings.model],
+        settings.weights,
+        size=settings.model_size,
+        runtime=settings.runtime,
+        threads=settings.threads,
+        device=settings.device,
+        fit=settings.canvas == "fit",
+    )
+
+
+def build_refiner(settings: Settings) -> MaskRefiner | None:
+    """The mask refiner the settings ask for (None: the raw mask)."""
+    if settings.mask != "refined":
+        return None
+    return MaskRefiner(
+        RefineSettings(guided=settings.guided, temporal=settings.temporal, cleanup=settings.cleanup,
+                       threshold=settings.threshold)
+    )
+
+
+def build_compositor(settings: Settings, resources: contextlib.ExitStack) -> Compositor:
+    """The effect the settings name, in a compositor; a raw mask is feathered, a refined matte is soft already."""
+    effect = EFFECTS[settings.effect].from_settings(settings)
+    resources.callback(effect.close)
+    return Compositor(effect, feather=0.0 if settings.mask == "refined" else 0.004)
+
+
+def refuse_same_file(output: Path | None, *inputs: str | Path | None) -> None:
+    """An output that is one of the inputs would destroy it: refuse before anything is touched."""
+    if output is None:
+        return
+    for item in inputs:
+        if item is not None and "://" not in str(item) and Path(output).resolve() == Path(item).resolve():
+            raise WebcamBlurError(f"the output {output} is the input {item}: choose another output name")
+
+
+def open_source(settings: Settings, resources: contextlib.ExitStack):
+    """The camera (reconnecting when lost) or the input file the settings name."""
+    from .capture import CameraSource, Reconnecting, VideoSource
+
+    if settings.input:
+        source = VideoSource(settings.input, paced=not settings.every_frame, loop=settings.loop)
+    else:
+        camera = CameraSource(settings.camera, settings.width, settings.height, settings.fps, settings.mjpeg)
+        source = Reconnecting(camera, settings.reconnect_timeout)
+    resources.callback(source.release)
+    return source
+
+
+def open_outputs(settings: Settings, source, resources: contextlib.ExitStack, optional: bool) -> Outputs:
+    """The virtual camera, the video file and the preview the settings ask for, each closed by ``resources``.
+
+    ``optional``: a missing virtual camera or display is a notice, not an error (the demo).
+    """
+    from .live.window import DisplayUnavailable, PreviewWindow
+    from .sinks import VideoFileSink, VirtualCameraSink
+
+    sinks = []
+    if settings.vcam:
+        vcam = VirtualCameraSink(settings.fps, settings.vcam_device, settings.vcam_backend)
+        try:
+            vcam.open(*source.size)  # fail now, not after the model has loaded
+            resources.callback(vcam.close)
+            sinks.append(vcam)
+        except WebcamBlurError:
+            if not optional:
+                raise
+            log.info("no virtual camera here (see webcam-blur --help to add one); going on without it")
+    if settings.output:
+        sink = VideoFileSink(settings.output, source.fps, source.size)
+        resources.callback(sink.close)
+        sinks.append(sink)
+    preview = None
+    if settings.preview:
+        try:
+            preview = PreviewWindow()
+            resources.callback(preview.close)
+        except DisplayUnavailable as e:
+            if not optional:
+                raise WebcamBlurError(f"{e}; run with --no-preview") from None
+            log.info("%s; going on without it", e)
+    return Outputs(sinks, preview, fps=source.fps)
+
+
+# the runs ----------------------------------------------------------------------------------
+
+
+def run_pipeline(settings: Settings, source, resources: contextlib.ExitStack, optional_outputs: bool) -> tuple[Stats, Outputs]:
+    """The live pipeline until the input ends, ``q`` or a stop signal."""
+    compositor = build_compositor(settings, resources)
+    outputs = open_outputs(settings, source, resources, optional_outputs)
+    segmenter = build_segmenter(settings)
+    segmenter.prepare(*source.size)
+    pipeline = Pipeline(
+        source, segmenter, compositor, outputs,
+        refiner=build_refiner(settings),
+        controls=Controls(settings.strength),
+        every_frame=settings.every_frame,
+        show_stats=settings.stats,
+    )
+    log.info("running: %s -> %s; Ctrl-C stops", source.name, ", ".join(outputs.names))
+    handled = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+    previous = {sig: signal.signal(sig, lambda *_: pipeline.stop()) for sig in handled}
+    try:
+        stats = pipeline.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stats.first_out is not None:
+        log.info("first frame out %.1f s after start", stats.first_out - STARTED)
+    return stats, outputs
+
+
+def run_live(settings: Settings) -> None:
+    """A camera (or ``--input``) into the preview, the virtual camera and/or a file."""
+    if not (settings.preview or settings.vcam or settings.output):
+        raise WebcamBlurError(
+            "--no-preview and --no-vcam leave nowhere to show the result: add --output FILE, or drop one of them"
+        )
+    refuse_same_file(settings.output, settings.input, settings.background)
+    with contextlib.ExitStack() as resources:
+        source = open_source(settings, resources)
+        run_pipeline(settings, source, resources, optional_outputs=False)
+
+
+def run_demo(settings: Settings, seconds: float) -> str:
+    """The shipped clip, looped as a 30 fps camera, into whatever outputs this machine has; returns the summary line."""
+    from .assets import DEMO_CLIP, bundled
+    from .capture import VideoSource
+
+    if not 0 < seconds <= 86400:
+        raise WebcamBlurError(f"--seconds must be between 0 and 86400, not {seconds:g}")
+    clip = bundled(DEMO_CLIP)
+    if not clip.is_file():
+        raise WebcamBlurError(f"the demo clip is missing from the installed package ({clip}); reinstall webcam-blur")
+    with contextlib.ExitStack() as resources:
+        source = VideoSource(str(clip), paced=True, loop=True)
+        resources.callback(source.release)
+        source.limit = max(1, round(seconds * source.fps))
+        stats, outputs = run_pipeline(settings, source, resources, optional_outputs=True)
+    shown = [sink.name for sink in outputs.sinks if not sink.records] + (["the preview window"] if outputs.preview else [])
+    where = " and ".join(shown) if shown else "no window and no virtual camera (none here)"
+    return (
+        f"webcam-blur demo: blurred the background behind the person in {stats.frames_out} frames "
+        f"({seconds:g} s) of the demo clip, shown in {where}; video saved to {settings.output.resolve()}"
+    )
+
+
+def run_photo(settings: Settings, image_path: Path, output: Path, save_mask: Path | None) -> None:
+    """Portrait mode for one photo: the result (and the mask) written next to nothing else."""
+    refuse_same_file(output, image_path)
+    refuse_same_file(save_mask, image_path, output)
+    if not image_path.is_file():
+        raise WebcamBlurError(f"input image not found: {image_path}")
+    image = cv2.imread(str(image_path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise WebcamBlurError(f"cannot read {image_path} as an image")
+    image = as_bgr(image)
+    for target in (output, save_mask):
+        if target is not None and not target.parent.is_dir():
+            raise WebcamBlurError(f"cannot write {target}: folder {target.parent} does not exist")
+    with contextlib.ExitStack() as resources:
+        compositor = build_compositor(settings, resources)
+        refiner = build_refiner(settings)
+        segmentation = build_segmenter(settings).segment(image)
+        matte = refiner.refine(image, segmentation) if refiner else segmentation.mask
+        _write_image(output, compositor.compose(image, matte, settings.strength))
+    mask = binary_mask(matte)
+    if save_mask:
+        _write_image(save_mask, mask)
+    log.info("wrote %s (person: %.0f%% of the photo)", output, 100 * (mask > 0).mean())
+
+
+def _write_image(path: Path, image) -> None:
+    try:
+        ok = cv2.imwrite(str(path), image)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise WebcamBlurError(f"cannot write {path} (use a .png or .jpg name in a writable folder)")

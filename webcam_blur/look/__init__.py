@@ -1,0 +1,1 @@
+"""How the result looks: the matte (refine), what is behind the person (effects, background), the blend (compositor)."""
