@@ -131,7 +131,7 @@ class ScriptedCamera:
     def interrupt(self):
         pass
 
-    def release(self):
+    def close(self):
         self.released = True
 
 

@@ -23,7 +23,7 @@ def test_a_looped_file_starts_again_at_its_end_and_a_limit_ends_it():
     frames = []
     while (frame := source.read()) is not None:
         frames.append(frame)
-    source.release()
+    source.close()
     assert len(frames) == length + 20
     assert (frames[length] == frames[0]).all()  # the 78th frame is the first one again
 

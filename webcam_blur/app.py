@@ -68,8 +68,7 @@ def build_refiner(settings: Settings) -> MaskRefiner | None:
 
 def build_compositor(settings: Settings, resources: contextlib.ExitStack) -> Compositor:
     """The effect the settings name, in a compositor; a raw mask is feathered, a refined matte is soft already."""
-    effect = EFFECTS[settings.effect].from_settings(settings)
-    resources.callback(effect.close)
+    effect = resources.enter_context(EFFECTS[settings.effect].from_settings(settings))
     return Compositor(effect, feather=0.0 if settings.mask == "refined" else 0.004)
 
 
@@ -87,12 +86,11 @@ def open_source(settings: Settings, resources: contextlib.ExitStack):
     from .capture import CameraSource, Reconnecting, VideoSource
 
     if settings.input:
-        source = VideoSource(settings.input, paced=not settings.every_frame, loop=settings.loop)
-    else:
-        camera = CameraSource(settings.camera, settings.width, settings.height, settings.fps, settings.mjpeg)
-        source = Reconnecting(camera, settings.reconnect_timeout)
-    resources.callback(source.release)
-    return source
+        return resources.enter_context(VideoSource(settings.input, paced=not settings.every_frame, loop=settings.loop))
+    camera = CameraSource(
+        settings.camera, width=settings.width, height=settings.height, fps=settings.fps, mjpeg=settings.mjpeg
+    )
+    return resources.enter_context(Reconnecting(camera, settings.reconnect_timeout))
 
 
 def open_outputs(settings: Settings, source, resources: contextlib.ExitStack, optional: bool) -> Outputs:
@@ -105,24 +103,20 @@ def open_outputs(settings: Settings, source, resources: contextlib.ExitStack, op
 
     sinks = []
     if settings.vcam:
-        vcam = VirtualCameraSink(settings.fps, settings.vcam_device, settings.vcam_backend)
+        vcam = VirtualCameraSink(settings.fps, device=settings.vcam_device, backend=settings.vcam_backend)
         try:
             vcam.open(*source.size)  # fail now, not after the model has loaded
-            resources.callback(vcam.close)
-            sinks.append(vcam)
+            sinks.append(resources.enter_context(vcam))
         except WebcamBlurError:
             if not optional:
                 raise
             log.info("no virtual camera here (see webcam-blur --help to add one); going on without it")
     if settings.output:
-        sink = VideoFileSink(settings.output, source.fps, source.size)
-        resources.callback(sink.close)
-        sinks.append(sink)
+        sinks.append(resources.enter_context(VideoFileSink(settings.output, source.fps, source.size)))
     preview = None
     if settings.preview:
         try:
-            preview = PreviewWindow()
-            resources.callback(preview.close)
+            preview = resources.enter_context(PreviewWindow())
         except DisplayUnavailable as e:
             if not optional:
                 raise WebcamBlurError(f"{e}; run with --no-preview") from None
@@ -182,8 +176,7 @@ def run_demo(settings: Settings, seconds: float) -> str:
     if not clip.is_file():
         raise WebcamBlurError(f"the demo clip is missing from the installed package ({clip}); reinstall webcam-blur")
     with contextlib.ExitStack() as resources:
-        source = VideoSource(str(clip), paced=True, loop=True)
-        resources.callback(source.release)
+        source = resources.enter_context(VideoSource(str(clip), paced=True, loop=True))
         source.limit = max(1, round(seconds * source.fps))
         stats, outputs = run_pipeline(settings, source, resources, optional_outputs=True)
     shown = [sink.name for sink in outputs.sinks if not sink.records] + (["the preview window"] if outputs.preview else [])

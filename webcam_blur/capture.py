@@ -18,13 +18,14 @@ import numpy as np
 
 from .devices import device_problem
 from .errors import SourceLost, WebcamBlurError
+from .resources import Resource
 
 log = logging.getLogger(__name__)
 
 LOST_AFTER_FAILED_READS = 3
 
 
-class CameraSource:
+class CameraSource(Resource):
     """A webcam by index (``0``) or device path (``/dev/video2``), opened at the requested mode.
 
     ``read`` raises :class:`SourceLost` when the camera stops delivering; :class:`Reconnecting`
@@ -37,6 +38,7 @@ class CameraSource:
     def __init__(
         self,
         camera: str,
+        *,
         width: int | None = None,
         height: int | None = None,
         fps: float | None = None,
@@ -85,11 +87,11 @@ class CameraSource:
     def interrupt(self) -> None:
         pass
 
-    def release(self) -> None:
+    def close(self) -> None:
         self._capture.release()
 
 
-class Reconnecting:
+class Reconnecting(Resource):
     """A camera that, once lost, is retried with backoff for ``timeout`` seconds before giving up.
 
     While it retries, ``read`` blocks and ``lost`` is True, so the output keeps the meeting's
@@ -127,11 +129,11 @@ class Reconnecting:
     def interrupt(self) -> None:
         self._interrupted.set()
 
-    def release(self) -> None:
-        self.camera.release()
+    def close(self) -> None:
+        self.camera.close()
 
 
-class VideoSource:
+class VideoSource(Resource):
     """A video file or stream URL. ``paced``: deliver frames at the file's rate, like a camera.
 
     ``loop``: start again at the end of a file; ``limit``: end after that many frames.
@@ -139,7 +141,7 @@ class VideoSource:
 
     lost = False
 
-    def __init__(self, path: str, paced: bool = True, loop: bool = False, limit: int | None = None) -> None:
+    def __init__(self, path: str, *, paced: bool = True, loop: bool = False, limit: int | None = None) -> None:
         self.name = path
         self.loop = loop
         self.limit = limit
@@ -173,7 +175,7 @@ class VideoSource:
     def interrupt(self) -> None:
         pass
 
-    def release(self) -> None:
+    def close(self) -> None:
         self._capture.release()
 
 
@@ -234,7 +236,7 @@ def list_cameras(max_index: int = 10) -> list[str]:
     return found
 
 
-class ReplaySource:
+class ReplaySource(Resource):
     """Frames from memory, looped; ``paced`` delivers them at ``fps`` like a camera would.
 
     Benchmarks and fault-injection tests use it to drive the real pipeline with known frames.
@@ -242,7 +244,7 @@ class ReplaySource:
 
     lost = False
 
-    def __init__(self, frames: list[np.ndarray], fps: float = 30.0, paced: bool = True, count: int | None = None) -> None:
+    def __init__(self, frames: list[np.ndarray], *, fps: float = 30.0, paced: bool = True, count: int | None = None) -> None:
         if not frames:
             raise ValueError("ReplaySource needs at least one frame")
         self.name = f"{len(frames)} frames in memory"
@@ -266,5 +268,5 @@ class ReplaySource:
     def interrupt(self) -> None:
         pass
 
-    def release(self) -> None:
+    def close(self) -> None:
         pass

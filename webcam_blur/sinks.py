@@ -17,18 +17,19 @@ import numpy as np
 from .devices import device_problem, opened_by_another_process
 from .errors import WebcamBlurError
 from .quiet import native_stderr_silenced
+from .resources import Resource
 
 log = logging.getLogger(__name__)
 
 MODPROBE = 'sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="webcam-blur"'
 
 
-class VirtualCameraSink:
+class VirtualCameraSink(Resource):
     """pyvirtualcam output, opened on the first frame (its size is the camera's)."""
 
     records = False
 
-    def __init__(self, fps: float, device: str | None = None, backend: str | None = None) -> None:
+    def __init__(self, fps: float, *, device: str | None = None, backend: str | None = None) -> None:
         self.name = "virtual camera"
         self.fps = fps
         self.device = device
@@ -80,7 +81,7 @@ class VirtualCameraSink:
             self._camera = None
 
 
-class VideoFileSink:
+class VideoFileSink(Resource):
     """A video file of the composited frames: H.264 in .mp4 where the OpenCV build can encode it.
 
     The writer is opened up front, so a folder that cannot be written fails before the model
@@ -136,7 +137,7 @@ def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.Vid
     raise WebcamBlurError(f"cannot write video {path} (is the folder writable?)")
 
 
-class NullSink:
+class NullSink(Resource):
     """Drops every frame: for benchmarks, soak runs and tests. ``watched=False`` stands for a
     virtual camera that no meeting app has open (the app should idle)."""
 

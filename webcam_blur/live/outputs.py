@@ -113,11 +113,3 @@ class Outputs:
         for sink in self.sinks:
             if not sink.records:  # stand-in pictures are for a meeting, never for a recording
                 sink.send(frame)
-
-    def close(self) -> None:
-        """Close every output, even when one fails to."""
-        for output in [*self.sinks, *([self.preview] if self.preview is not None else [])]:
-            try:
-                output.close()
-            except Exception:  # noqa: BLE001 - closing must reach every resource
-                log.debug("error while closing %s", output, exc_info=True)

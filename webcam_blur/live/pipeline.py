@@ -48,7 +48,7 @@ class Source(Protocol):
     def interrupt(self) -> None:
         """Make a blocked ``read`` return soon (the app is stopping)."""
 
-    def release(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class Segmenter(Protocol):

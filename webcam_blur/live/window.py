@@ -25,6 +25,7 @@ from multiprocessing import resource_tracker, shared_memory
 import numpy as np
 
 from ..errors import WebcamBlurError
+from ..resources import Resource
 
 TITLE = "webcam-blur"
 START_TIMEOUT = 30.0  # importing OpenCV and connecting to the display; seconds
@@ -49,7 +50,7 @@ def display_problem() -> str | None:
     return None
 
 
-class PreviewWindow:
+class PreviewWindow(Resource):
     """The preview, shown by a child process; ``poll`` returns the key pressed, if any.
 
     Raises :class:`DisplayUnavailable` when no window can be opened, and :meth:`poll` raises

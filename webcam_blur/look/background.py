@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import WebcamBlurError
 from ..frames import as_bgr
+from ..resources import Resource
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v"}
 
@@ -23,7 +24,7 @@ def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(scaled[y : y + height, x : x + width])
 
 
-class Background:
+class Background(Resource):
     """What goes behind the person with ``--effect replace``; ``frame`` gives a fresh array each call."""
 
     def __init__(self, spec: str) -> None:

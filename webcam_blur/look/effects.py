@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..resources import Resource
 from .background import Background
 
 _GROW = np.ones((3, 3), np.uint8)
@@ -92,7 +93,7 @@ def blurred_background(
     return cv2.resize(result, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-class Blur:
+class Blur(Resource):
     name = "blur"
     help = "Gaussian blur of the background, without a halo of the person around it"
     needs_background = False
@@ -116,7 +117,7 @@ class Bokeh(Blur):
         return blurred_background(frame, strength, matte, bokeh=True)
 
 
-class Replace:
+class Replace(Resource):
     name = "replace"
     help = "show --background instead"
     needs_background = True
@@ -135,7 +136,7 @@ class Replace:
         self.background.close()
 
 
-class Pixelate:
+class Pixelate(Resource):
     name = "pixelate"
     help = "a mosaic of large blocks, so nothing behind you can be read"
     needs_background = False
