@@ -24,7 +24,6 @@ from .live.stats import Stats
 from .look.compositor import Compositor
 from .look.effects import EFFECTS
 from .look.refine import MaskRefiner, RefineSettings, binary_mask
-from .quiet import native_stderr_silenced
 from .settings import Settings
 
 log = logging.getLogger("webcam_blur")
@@ -38,10 +37,7 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
 
 
 def build_segmenter(settings: Settings):
-    """The network the settings name, with its weights and runtime (TensorFlow starts quietly)."""
-    with native_stderr_silenced():
-        import tensorflow  # noqa: F401 - imported here only to start it quietly
-
+    """The network the settings name, with its weights and runtime (TensorFlow loads only if a runtime needs it)."""
     from .models.registry import MODELS
     from .models.segmenter import PersonSegmenter
 

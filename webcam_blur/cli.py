@@ -165,9 +165,7 @@ def _demo(args) -> int:
 def _photo(args) -> int:
     from . import app
 
-    # One photo: TensorFlow directly, no LiteRT export to build.
-    settings = settings_from_args(args, base={"runtime": "keras"})
-    app.run_photo(settings, args.image, args.photo_output, args.save_mask)
+    app.run_photo(settings_from_args(args), args.image, args.photo_output, args.save_mask)
     return 0
 
 

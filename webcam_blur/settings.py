@@ -121,8 +121,8 @@ class Settings:
                          "16:9, 4:3 or square shape (a 720p frame runs at 512x288, ~2x faster); square pads it to "
                          "N x N", group="model")
     runtime: str = option("lite", _choice(*RUNTIMES), "lite: a LiteRT export of the Keras model run by XNNPACK "
-                          "(fast, built once and cached); keras: TensorFlow directly (a photo uses keras unless "
-                          "told otherwise)", group="model")
+                          "(fast; built once per frame shape and cached, after which TensorFlow is not even "
+                          "loaded); keras: TensorFlow directly", group="model")
     device: str = option("auto", _choice(*DEVICES), "where inference runs: auto uses a GPU when TensorFlow sees "
                          "one, else the CPU", group="model")
     threads: int | None = option(None, _number(int, 1, 256), "CPU threads for inference (default: all cores)",

@@ -203,3 +203,15 @@ def test_damaged_cache_without_network_is_a_clear_error(tflite_path, tmp_path, m
         weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), None, source, VOC.tflite_layers)
     assert str(tmp_path / source.filename) in str(error.value)
 
+
+
+def test_a_models_folder_is_used_before_any_download_when_the_hash_matches(shared, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path / "cache"))
+    name = "deeplabv3_mnv2_dm05_pascal_quant.tflite"
+    sha = "0470d2a782aa54eeeb99d32e7b6b3fb7722905c7c4f5d26bd957ec861366d48b"
+    source = weights.WeightsSource(name, "http://127.0.0.1:9/" + name, sha)  # unreachable: must not be asked
+    monkeypatch.setenv("WEBCAM_BLUR_MODELS", str(shared / "models"))
+    assert weights.locate(source) == shared / "models" / name
+    wrong = weights.WeightsSource(name, "http://127.0.0.1:9/" + name, "0" * 64)
+    with pytest.raises(WebcamBlurError, match="could not download"):  # a file with another hash is not used
+        weights.locate(wrong)

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..quiet import native_stderr_silenced
 from . import pascal
 from .weights import WeightsSource
 
@@ -35,7 +36,8 @@ class ModelSpec:
 
 def _deeplab(backbone: str) -> Callable[[tuple[int, int, int]], object]:
     def build(shape: tuple[int, int, int]):
-        from .deeplab import deeplabv3plus  # Keras loads only when a model is built
+        with native_stderr_silenced():  # TensorFlow's C++ start-up lines
+            from .deeplab import deeplabv3plus  # Keras loads only when a model is built
 
         return deeplabv3plus(backbone, input_shape=shape)
 

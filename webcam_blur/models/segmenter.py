@@ -10,6 +10,8 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
+from .. import __version__
+from ..errors import WebcamBlurError
 from .letterbox import Letterbox
 from .registry import ModelSpec
 
@@ -85,20 +87,34 @@ class PersonSegmenter:
         device: str = "auto",
         fit: bool = True,
     ) -> "PersonSegmenter":
-        """Build the Keras model, load its weights (the published ones by default) and pick a runtime."""
+        """The network with its weights (the published ones by default) and a runtime per canvas shape.
+
+        A runtime found in the cache is used as it is; the Keras model is built (and its weights
+        converted) only when a runtime must be made from it, once, for every shape that needs it.
+        """
         from . import weights as weights_module
         from .runtime import make_runtime
 
-        square = spec.build((size, size, 3))
-        weights_module.load_into(square, Path(weights) if weights else None, spec.weights, spec.tflite_layers)
+        path = Path(weights) if weights else weights_module.locate(spec.weights)
+        if not path.is_file():
+            raise WebcamBlurError(f"weights file not found: {path}")
         cache = weights_module.cache_dir()
+        key = f"{weights_module.sha256_of(path)[:16]}-{spec.name}-v{__version__}"
+        models: dict[tuple[int, int], object] = {}
+
+        def keras_model(shape: tuple[int, int]):
+            if (size, size) not in models:
+                square = spec.build((size, size, 3))
+                weights_module.load_into(square, path, spec.weights, spec.tflite_layers)
+                models[(size, size)] = square
+            if shape not in models:  # the same layers and weights, built for another input shape
+                models[shape] = spec.build((*shape, 3))
+                models[shape].set_weights(models[(size, size)].get_weights())
+            return models[shape]
 
         def runtime_for(shape: tuple[int, int]) -> Runtime:
-            model = square
-            if shape != (size, size):  # the same layers and weights, built for another input shape
-                model = spec.build((*shape, 3))
-                model.set_weights(square.get_weights())
-            return make_runtime(model, runtime, device, cache, threads)
+            cached = cache / f"runtime-{key}-{shape[0]}x{shape[1]}.tflite"
+            return make_runtime(lambda: keras_model(shape), runtime, device, cached, shape, threads)
 
         return cls(spec, runtime_for, size, fit)
 

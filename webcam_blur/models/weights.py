@@ -85,13 +85,26 @@ def weights_kind(path: Path) -> str:
     )
 
 
+def models_dir() -> Path | None:
+    """A folder of model files under their published names (``$WEBCAM_BLUR_MODELS``), looked in before any download."""
+    folder = os.environ.get("WEBCAM_BLUR_MODELS")
+    return Path(folder).expanduser() if folder else None
+
+
 def locate(source: WeightsSource) -> Path:
-    """A published weights file: the copy inside the package if it ships, else downloaded."""
+    """A published weights file: the copy inside the package if it ships, else one in the models
+    folder whose hash matches, else downloaded once."""
     if source.shipped:
         path = bundled(source.filename)
         if path.is_file() and sha256_of(path) == source.sha256:
             return path
-        log.warning("the network file shipped in the package is missing or damaged (%s); downloading it", path)
+        log.warning("the network file shipped in the package is missing or damaged (%s); looking further", path)
+    folder = models_dir()
+    if folder is not None and (folder / source.filename).is_file():
+        path = folder / source.filename
+        if source.sha256 is None or sha256_of(path) == source.sha256:
+            return path
+        log.warning("%s does not have the published SHA-256; not using it", path)
     return fetch(source)
 
 
