@@ -18,6 +18,7 @@ import cv2
 from .errors import WebcamBlurError
 from .frames import as_bgr
 from .live.controls import Controls
+from .live.gate import ChangeGate
 from .live.outputs import Outputs
 from .live.pipeline import Pipeline
 from .live.stats import Stats
@@ -66,6 +67,11 @@ def build_compositor(settings: Settings, resources: contextlib.ExitStack) -> Com
     """The effect the settings name, in a compositor; a raw mask is feathered, a refined matte is soft already."""
     effect = resources.enter_context(EFFECTS[settings.effect].from_settings(settings))
     return Compositor(effect, feather=0.0 if settings.mask == "refined" else 0.004)
+
+
+def build_gate(settings: Settings) -> ChangeGate | None:
+    """The network runs only where the picture changed, unless told otherwise or segmenting a file in order."""
+    return ChangeGate() if settings.motion_gate and not settings.every_frame else None
 
 
 def refuse_same_file(output: Path | None, *inputs: str | Path | None) -> None:
@@ -133,6 +139,7 @@ def run_pipeline(settings: Settings, source, resources: contextlib.ExitStack, op
         source, segmenter, compositor, outputs,
         refiner=build_refiner(settings),
         controls=Controls(settings.strength),
+        gate=build_gate(settings),
         every_frame=settings.every_frame,
         show_stats=settings.stats,
     )

@@ -1,4 +1,4 @@
-"""``webcam-blur bench``: our pipeline against the tutorials' naive loop, on the same frames, in one run.
+"""``webcam-blur bench``: our pipeline against the tutorials' naive loop and the peer's loop, on the same frames, in one run.
 
 (a) ours: the real pipeline (capture thread, inference thread, output loop) with the app's default
     look (refined mask, halo-free blur), fed decoded frames as a 30 fps camera would, and once
@@ -6,7 +6,10 @@
 (b) naive: synchronous ``model.predict`` at 512² on every frame, full-resolution Gaussian blur,
     ``np.where`` blend — what the still-photo tutorials do in a loop (its argmax is taken on the
     stride-16 logits, which flatters it a little).
+(c) peer: Linux-Fake-Background-Webcam's per-frame loop with MediaPipe's selfie network
+    (``peer.py``), the tool users pick instead, paced like a camera and unpaced.
 A third run of (a) sends to a virtual camera nobody has open, to show the idle CPU cost.
+CPU % is this process's user+system time over the wall time of that run alone (200 = both cores).
 Output fps is the steady rate, from the first frame out to the last, beside the rate the
 camera delivered; the wait for the first mask (frames before it are not shown: the background
 must never appear unblurred) is ``first_output_ms`` in the JSON.
@@ -29,11 +32,12 @@ import cv2
 import numpy as np
 
 from . import app
-from .capture import ReplaySource
+from .capture import Pacer, ReplaySource
 from .errors import WebcamBlurError
 from .live.controls import Controls
 from .live.outputs import Outputs
 from .live.pipeline import Pipeline
+from .look.background import cover
 from .models.registry import MODELS
 from .settings import CANVASES, DEFAULTS, DEVICES, MASKS, Settings, make_settings
 from .sinks import NullSink
@@ -47,16 +51,36 @@ def _percentile(values, q: float) -> float:
 
 
 class _Usage:
-    """CPU time of this process over a stretch of wall time."""
+    """CPU time of this process over a stretch of wall time, and the peak resident memory within it.
+
+    The peak is reset at the start where Linux allows it (``/proc/self/clear_refs``), so each run
+    reports its own; elsewhere it is the process's peak so far.
+    """
 
     def __enter__(self):
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+        except OSError:
+            pass
         self._cpu = time.process_time()
         self._wall = time.perf_counter()
         return self
 
     def __exit__(self, *exc):
         self.cpu_percent = 100.0 * (time.process_time() - self._cpu) / (time.perf_counter() - self._wall)
-        self.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        self.peak_rss_mb = _peak_rss_mb()
+
+
+def _peak_rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def decode(video: Path, count: int) -> list[np.ndarray]:
@@ -80,7 +104,7 @@ def run_ours(segmenter, frames, seconds: float, paced: bool, settings: Settings,
         compositor = app.build_compositor(settings, resources)
         outputs = Outputs([NullSink(watched=watched, name="a virtual camera nobody has open")])
         pipeline = Pipeline(source, segmenter, compositor, outputs, refiner=app.build_refiner(settings),
-                            controls=Controls(settings.strength))
+                            controls=Controls(settings.strength), gate=app.build_gate(settings))
         timer = threading.Timer(seconds, pipeline.stop)
         with _Usage() as usage:
             timer.start()
@@ -135,6 +159,28 @@ def run_naive(model, frames, seconds: float) -> dict:
     }
 
 
+def run_peer(peer, frames, seconds: float, paced: bool) -> dict:
+    """LFBW's synchronous loop on the same frames: read (at the camera's pace), process, send."""
+    pacer = Pacer(30.0) if paced else None
+    latencies = []
+    started = time.perf_counter()
+    with _Usage() as usage:
+        while time.perf_counter() - started < seconds or len(latencies) < 3:
+            if pacer is not None:
+                pacer.wait()
+            t0 = time.perf_counter()
+            peer(frames[len(latencies) % len(frames)])
+            latencies.append((time.perf_counter() - t0) * 1000)
+    elapsed = time.perf_counter() - started
+    return {
+        "output_fps": len(latencies) / elapsed,
+        "latency_ms_p50": _percentile(latencies, 50),
+        "latency_ms_p95": _percentile(latencies, 95),
+        "cpu_percent": usage.cpu_percent,
+        "peak_rss_mb": usage.peak_rss_mb,
+    }
+
+
 def table(results: dict) -> str:
     rows = [
         "| input | run | output / camera fps | mask Hz | inference ms p50/p95 | refine ms p50 | compose ms p50/p95 | latency ms p50/p95 | mask age ms p50 | CPU % | peak RSS MB |",
@@ -155,16 +201,21 @@ def table(results: dict) -> str:
             f"| {res} | ours (virtual camera unwatched: idle) | – | {idle['mask_hz']:.1f} | – | – | – | – | – | "
             f"{idle['cpu_percent']:.0f} | – |"
         )
-        n = r["naive"]
-        rows.append(
-            f"| {res} | naive (predict + full blur + np.where) | {n['output_fps']:.1f} | {n['output_fps']:.1f} | – | – | – | "
-            f"{n['latency_ms_p50']:.0f} / {n['latency_ms_p95']:.0f} | – | {n['cpu_percent']:.0f} | {n['peak_rss_mb']:.0f} |"
-        )
+        for label, key in (("peer: LFBW loop, MediaPipe selfie (30 fps camera)", "peer"),
+                           ("peer: LFBW loop, MediaPipe selfie (unpaced)", "peer_unpaced"),
+                           ("naive (predict + full blur + np.where)", "naive")):
+            n = r[key]
+            rows.append(
+                f"| {res} | {label} | {n['output_fps']:.1f} | {n['output_fps']:.1f} | – | – | – | "
+                f"{n['latency_ms_p50']:.0f} / {n['latency_ms_p95']:.0f} | – | {n['cpu_percent']:.0f} | {n['peak_rss_mb']:.0f} |"
+            )
     rows.append("")
-    rows.append("| input | speed-up (paced ours / naive) | ceiling (unpaced ours / naive) |")
-    rows.append("|---|---|---|")
+    rows.append("| input | speed-up (paced ours / naive) | ceiling (unpaced ours / naive) | CPU, paced: ours / peer | "
+                "ceiling: ours / peer |")
+    rows.append("|---|---|---|---|---|")
     for res, r in results.items():
-        rows.append(f"| {res} | {r['speedup']:.1f}x | {r['max_speedup']:.1f}x |")
+        rows.append(f"| {res} | {r['speedup']:.1f}x | {r['max_speedup']:.1f}x | {r['cpu_vs_peer']:.2f}x | "
+                    f"{r['ours_unpaced']['output_fps'] / r['peer_unpaced']['output_fps']:.2f}x |")
     return "\n".join(rows)
 
 
@@ -172,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="webcam-blur bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--video", type=Path, help=f"person video to loop (default: ../shared/videos/{DEFAULT_VIDEO})")
+    parser.add_argument("--video", type=Path, help="any person clip to replay as a camera, scaled to cover each "
+                        f"resolution (default: ../shared/videos/{DEFAULT_VIDEO}; a talking head: talking_head_a.mp4)")
     parser.add_argument("--model", choices=MODELS, default=DEFAULTS.model, help="segmentation network (default: %(default)s)")
     parser.add_argument("--weights", help="weights file (default: the network's published file)")
     parser.add_argument("--model-size", type=int, default=DEFAULTS.model_size,
@@ -185,8 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced run (default: %(default)s)")
     parser.add_argument("--naive-seconds", type=float, default=5.0, help="length of each naive run (default: %(default)s)")
     parser.add_argument("--mask", choices=MASKS, default=DEFAULTS.mask, help="mask of our pipeline (default: %(default)s)")
+    parser.add_argument("--no-motion-gate", dest="motion_gate", action="store_false",
+                        help="our pipeline runs the network on every newest frame, even while the picture is still")
+    parser.add_argument("--models-dir", type=Path, metavar="DIR", help="folder of published model files, looked in "
+                        "before any download (default: $WEBCAM_BLUR_MODELS, else ../shared/models if it exists)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
     args = parser.parse_args(argv)
+    shared_models = Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared")) / "models"
+    if args.models_dir or (not os.environ.get("WEBCAM_BLUR_MODELS") and shared_models.is_dir()):
+        os.environ["WEBCAM_BLUR_MODELS"] = str(args.models_dir or shared_models)
     try:
         resolutions = [r.strip() for r in args.resolutions.split(",")]
         unknown = [r for r in resolutions if r not in RESOLUTIONS]
@@ -196,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         if not video.is_file():
             raise WebcamBlurError(f"benchmark video not found: {video} (pass --video)")
         values = {"model": args.model, "model_size": args.model_size, "canvas": args.canvas, "device": args.device,
-                  "mask": args.mask}
+                  "mask": args.mask, "motion_gate": args.motion_gate}
         values.update({key: value for key, value in (("weights", args.weights), ("threads", args.threads)) if value})
         settings = make_settings(values)
         results = benchmark(video, settings, resolutions, args.seconds, args.naive_seconds)
@@ -210,30 +269,43 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def benchmark(video: Path, settings: Settings, resolutions: list[str], seconds: float, naive_seconds: float) -> dict:
-    """Every run at every resolution, on the same decoded frames, with the app's parts built from ``settings``."""
+    """Every run at every resolution, on the same decoded frames, with the app's parts built from ``settings``.
+
+    Ours and the peer run first at every resolution, the naive loop last: it needs TensorFlow in
+    memory, which would count in the others' peak memory.
+    """
     from .models import weights as weights_module
+    from .peer import PeerLoop
 
     decoded = decode(video, 90)
     segmenter = app.build_segmenter(settings)
-    spec = MODELS[settings.model]
-    naive_model = spec.build((512, 512, 3))
-    weights_module.load_into(naive_model, settings.weights, spec.weights, spec.tflite_layers)
+    peer = PeerLoop(settings.threads)
     results = {}
     for res in resolutions:
-        frames = [cv2.resize(f, RESOLUTIONS[res], interpolation=cv2.INTER_AREA) for f in decoded]
+        frames = [cover(f, *RESOLUTIONS[res]) for f in decoded]  # scaled to cover: cropped, never distorted
         segmenter.prepare(*RESOLUTIONS[res])
         ours = run_ours(segmenter, frames, seconds, True, settings)
         unpaced = run_ours(segmenter, frames, seconds / 2, False, settings)
         ours["max_output_fps"] = unpaced["output_fps"]
-        naive = run_naive(naive_model, frames, naive_seconds)
         idle = run_ours(segmenter, frames, min(seconds, 4.0), True, settings, watched=False)
         results[res] = {
             "ours": ours,
             "ours_unpaced": unpaced,
             "ours_unwatched": {"cpu_percent": idle["cpu_percent"], "mask_hz": idle["mask_hz"]},
-            "naive": naive,
-            "speedup": ours["output_fps"] / naive["output_fps"],
-            "max_speedup": unpaced["output_fps"] / naive["output_fps"],
+            "peer": run_peer(peer, frames, seconds, paced=True),
+            "peer_unpaced": run_peer(peer, frames, seconds / 2, paced=False),
         }
-        print(f"{res}: ours {ours['output_fps']:.1f} fps (max {unpaced['output_fps']:.1f}), naive {naive['output_fps']:.1f} fps", file=sys.stderr)
+        results[res]["cpu_vs_peer"] = ours["cpu_percent"] / results[res]["peer"]["cpu_percent"]
+    spec = MODELS[settings.model]
+    naive_model = spec.build((512, 512, 3))
+    weights_module.load_into(naive_model, settings.weights, spec.weights, spec.tflite_layers)
+    for res in resolutions:
+        r = results[res]
+        frames = [cover(f, *RESOLUTIONS[res]) for f in decoded]
+        r["naive"] = run_naive(naive_model, frames, naive_seconds)
+        r["speedup"] = r["ours"]["output_fps"] / r["naive"]["output_fps"]
+        r["max_speedup"] = r["ours_unpaced"]["output_fps"] / r["naive"]["output_fps"]
+        print(f"{res}: ours {r['ours']['output_fps']:.1f} fps at {r['ours']['cpu_percent']:.0f}% CPU, peer "
+              f"{r['peer']['output_fps']:.1f} fps at {r['peer']['cpu_percent']:.0f}% CPU, naive "
+              f"{r['naive']['output_fps']:.1f} fps", file=sys.stderr)
     return results

@@ -127,6 +127,10 @@ class Settings:
                          "one, else the CPU", group="model")
     threads: int | None = option(None, _number(int, 1, 256), "CPU threads for inference (default: all cores)",
                                  group="model", metavar="N", show_default=False)
+    motion_gate: bool = option(True, _switch, "run the network on the newest frame all the time, even while the "
+                               "picture is still (by default it runs only where the picture changed, and refreshes "
+                               "a still picture's mask twice a second)", group="model", flag="--no-motion-gate",
+                               commands=RUNNING)
     # look
     effect: str = option("blur", _choice(*EFFECTS), "what is behind you: " + "; ".join(
         f"{name}: {effect.help}" for name, effect in EFFECTS.items()), group="look")

@@ -123,7 +123,7 @@ def test_pipeline_idles_while_no_one_watches_and_resumes(segmenter, clip_frames)
 def test_stats_overlay_is_drawn_on_the_preview_only(segmenter, clip_frames):
     camera, preview = RecordingSink(), RecordingPreview()
     outputs = Outputs([camera], preview)
-    pipeline = Pipeline(ReplaySource(clip_frames, fps=30, count=60), segmenter, Compositor(Blur()), outputs,
+    pipeline = Pipeline(ReplaySource(clip_frames, fps=30, count=90), segmenter, Compositor(Blur()), outputs,
                         show_stats=True)
     pipeline.run()
     assert len(camera.frames) == len(preview.frames) > 40

@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import WebcamBlurError
 from ..frames import as_bgr
 from .controls import Controls, View
+from .gate import ChangeGate
 from .mailbox import Latest, Stamped
 from .outputs import Outputs
 from .stats import RateMeter, Stats
@@ -141,6 +142,7 @@ class Pipeline:
         *,
         refiner: Refiner | None = None,
         controls: Controls | None = None,
+        gate: ChangeGate | None = None,
         every_frame: bool = False,
         show_stats: bool = False,
     ) -> None:
@@ -150,6 +152,7 @@ class Pipeline:
         self.compositor = compositor
         self.outputs = outputs
         self.controls = controls or Controls()
+        self.gate = gate  # live mode only: a file in order (every_frame) is segmented frame by frame
         self.every_frame = every_frame
         self.show_stats = show_stats
         self.stats = Stats()
@@ -243,7 +246,11 @@ class Pipeline:
                 if self._idle:
                     time.sleep(0.05)  # nobody is watching: no inference
                     continue
+                if self.gate is not None and not self.gate.needed(item.frame, item.captured):
+                    continue  # the picture did not change where it matters: the matte we have is right
                 segmentation = self.stats.timed(self.stats.inference_ms, self.segmenter.segment, item.frame)
+                if self.gate is not None:
+                    self.gate.segmented(item.frame, segmentation, item.captured)
                 if self.refiner is None:
                     self._publish(item, segmentation.mask)
                 else:
@@ -269,8 +276,11 @@ class Pipeline:
             self._poll_keys()
             newest = self._frames.newer_than(seen, timeout=0.005 if self.outputs.preview else 0.02)
             if newest is None:
-                if self._frames.closed and not self._crew.alive("inference", "refine"):
-                    return
+                if self._frames.closed:  # the input ended: that is no lost camera, so no stand-in picture
+                    if not self._crew.alive("inference", "refine"):
+                        return
+                    self._stop.wait(0.01)
+                    continue
                 self.outputs.cover(time.perf_counter() - self._last_frame_at, self.source.lost)
                 continue
             seen, item = newest
