@@ -141,26 +141,9 @@ def naive_loop(model, frame: np.ndarray) -> np.ndarray:
     return np.where(mask[..., None].astype(bool), frame, blurred)
 
 
-def run_naive(model, frames, seconds: float) -> dict:
-    latencies = []
-    started = time.perf_counter()
-    with _Usage() as usage:
-        while time.perf_counter() - started < seconds or len(latencies) < 3:
-            t0 = time.perf_counter()
-            naive_loop(model, frames[len(latencies) % len(frames)])
-            latencies.append((time.perf_counter() - t0) * 1000)
-    elapsed = time.perf_counter() - started
-    return {
-        "output_fps": len(latencies) / elapsed,
-        "latency_ms_p50": _percentile(latencies, 50),
-        "latency_ms_p95": _percentile(latencies, 95),
-        "cpu_percent": usage.cpu_percent,
-        "peak_rss_mb": usage.peak_rss_mb,
-    }
-
-
-def run_peer(peer, frames, seconds: float, paced: bool) -> dict:
-    """LFBW's synchronous loop on the same frames: read (at the camera's pace), process, send."""
+def run_synchronous(process, frames, seconds: float, paced: bool = False) -> dict:
+    """A loop that reads a frame (at the camera's pace when ``paced``), processes it and sends it, one at a time:
+    the naive loop and the peer's."""
     pacer = Pacer(30.0) if paced else None
     latencies = []
     started = time.perf_counter()
@@ -169,7 +152,7 @@ def run_peer(peer, frames, seconds: float, paced: bool) -> dict:
             if pacer is not None:
                 pacer.wait()
             t0 = time.perf_counter()
-            peer(frames[len(latencies) % len(frames)])
+            process(frames[len(latencies) % len(frames)])
             latencies.append((time.perf_counter() - t0) * 1000)
     elapsed = time.perf_counter() - started
     return {
@@ -292,8 +275,8 @@ def benchmark(video: Path, settings: Settings, resolutions: list[str], seconds: 
             "ours": ours,
             "ours_unpaced": unpaced,
             "ours_unwatched": {"cpu_percent": idle["cpu_percent"], "mask_hz": idle["mask_hz"]},
-            "peer": run_peer(peer, frames, seconds, paced=True),
-            "peer_unpaced": run_peer(peer, frames, seconds / 2, paced=False),
+            "peer": run_synchronous(peer, frames, seconds, paced=True),
+            "peer_unpaced": run_synchronous(peer, frames, seconds / 2),
         }
         results[res]["cpu_vs_peer"] = ours["cpu_percent"] / results[res]["peer"]["cpu_percent"]
     spec = MODELS[settings.model]
@@ -302,7 +285,7 @@ def benchmark(video: Path, settings: Settings, resolutions: list[str], seconds: 
     for res in resolutions:
         r = results[res]
         frames = [cover(f, *RESOLUTIONS[res]) for f in decoded]
-        r["naive"] = run_naive(naive_model, frames, naive_seconds)
+        r["naive"] = run_synchronous(lambda frame: naive_loop(naive_model, frame), frames, naive_seconds)
         r["speedup"] = r["ours"]["output_fps"] / r["naive"]["output_fps"]
         r["max_speedup"] = r["ours_unpaced"]["output_fps"] / r["naive"]["output_fps"]
         print(f"{res}: ours {r['ours']['output_fps']:.1f} fps at {r['ours']['cpu_percent']:.0f}% CPU, peer "
