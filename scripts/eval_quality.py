@@ -37,7 +37,7 @@ from webcam_blur.settings import CANVASES, DEFAULTS, MASKS, RUNTIMES, make_setti
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov"}
 VARIANTS = MASKS
-DEFAULT_VARIANT = DEFAULTS.mask
+DEFAULT_VARIANT = DEFAULTS.matte
 
 
 def listed(text: str, allowed, flag: str) -> list[str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 
 from webcam_blur import app
+from webcam_blur.bench import shared_dir
 from webcam_blur.capture import ReplaySource
 from webcam_blur.errors import WebcamBlurError
 from webcam_blur.live.outputs import Outputs
@@ -59,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=20000, help="frames to push through (default: %(default)s)")
     parser.add_argument("--every", type=int, default=1000, help="report every N frames (default: %(default)s)")
     parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
-    parser.add_argument("--video", type=Path, default=Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared")) / "videos" / "again.mkv")
+    parser.add_argument("--video", type=Path, default=shared_dir() / "videos" / "again.mkv",
+                        help="person clip to replay (default: %(default)s)")
     parser.add_argument("--size", default="640x480", help="frame size WxH (default: %(default)s)")
     parser.add_argument("--unpaced", action="store_true", help="replay as fast as possible instead of at 30 fps")
     args = parser.parse_args(argv)

@@ -10,7 +10,7 @@ from webcam_blur.settings import DECLARED, Settings, flag_of, make_settings, rea
 
 def test_all_bad_settings_are_listed_at_once():
     with pytest.raises(WebcamBlurError) as error:
-        make_settings({"strength": 300, "fps": "fast", "mask": "fuzzy", "model_size": 12, "colour": "red"})
+        make_settings({"strength": 300, "fps": "fast", "matte": "fuzzy", "model_size": 12, "colour": "red"})
     message = str(error.value)
     for part in ("--blur must be between 0 and 100", "--fps must be a number", "--mask must be one of",
                  "--model-size must be between 64 and 2048", "--colour: unknown setting"):

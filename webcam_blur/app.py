@@ -55,7 +55,7 @@ def build_segmenter(settings: Settings):
 
 def build_refiner(settings: Settings) -> MaskRefiner | None:
     """The mask refiner the settings ask for (None: the raw mask)."""
-    if settings.mask != "refined":
+    if settings.matte != "refined":
         return None
     return MaskRefiner(
         RefineSettings(guided=settings.guided, temporal=settings.temporal, cleanup=settings.cleanup,
@@ -66,7 +66,7 @@ def build_refiner(settings: Settings) -> MaskRefiner | None:
 def build_compositor(settings: Settings, resources: contextlib.ExitStack) -> Compositor:
     """The effect the settings name, in a compositor; a raw mask is feathered, a refined matte is soft already."""
     effect = resources.enter_context(EFFECTS[settings.effect].from_settings(settings))
-    return Compositor(effect, feather=0.0 if settings.mask == "refined" else 0.004)
+    return Compositor(effect, feather=0.0 if settings.matte == "refined" else 0.004)
 
 
 def build_gate(settings: Settings) -> ChangeGate | None:

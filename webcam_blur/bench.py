@@ -46,6 +46,11 @@ RESOLUTIONS = {"640x480": (640, 480), "1280x720": (1280, 720), "1920x1080": (192
 DEFAULT_VIDEO = "again.mkv"
 
 
+def shared_dir() -> Path:
+    """The project's test material (``$WEBCAM_BLUR_SHARED``, else ``../shared``): benchmark clips and models."""
+    return Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared"))
+
+
 def _percentile(values, q: float) -> float:
     return float(np.percentile(list(values), q)) if len(values) else float("nan")
 
@@ -219,14 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resolutions", default=",".join(RESOLUTIONS), help="comma-separated, from: %(default)s")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced run (default: %(default)s)")
     parser.add_argument("--naive-seconds", type=float, default=5.0, help="length of each naive run (default: %(default)s)")
-    parser.add_argument("--mask", choices=MASKS, default=DEFAULTS.mask, help="mask of our pipeline (default: %(default)s)")
+    parser.add_argument("--mask", choices=MASKS, default=DEFAULTS.matte, help="mask of our pipeline (default: %(default)s)")
     parser.add_argument("--no-motion-gate", dest="motion_gate", action="store_false",
                         help="our pipeline runs the network on every newest frame, even while the picture is still")
     parser.add_argument("--models-dir", type=Path, metavar="DIR", help="folder of published model files, looked in "
                         "before any download (default: $WEBCAM_BLUR_MODELS, else ../shared/models if it exists)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the figures as JSON")
     args = parser.parse_args(argv)
-    shared_models = Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared")) / "models"
+    shared_models = shared_dir() / "models"
     if args.models_dir or (not os.environ.get("WEBCAM_BLUR_MODELS") and shared_models.is_dir()):
         os.environ["WEBCAM_BLUR_MODELS"] = str(args.models_dir or shared_models)
     try:
@@ -234,11 +239,11 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [r for r in resolutions if r not in RESOLUTIONS]
         if unknown:
             raise WebcamBlurError(f"unknown resolution {unknown[0]}; choose from {', '.join(RESOLUTIONS)}")
-        video = args.video or Path(os.environ.get("WEBCAM_BLUR_SHARED", "../shared")) / "videos" / DEFAULT_VIDEO
+        video = args.video or shared_dir() / "videos" / DEFAULT_VIDEO
         if not video.is_file():
             raise WebcamBlurError(f"benchmark video not found: {video} (pass --video)")
         values = {"model": args.model, "model_size": args.model_size, "canvas": args.canvas, "device": args.device,
-                  "mask": args.mask, "motion_gate": args.motion_gate}
+                  "matte": args.mask, "motion_gate": args.motion_gate}
         values.update({key: value for key, value in (("weights", args.weights), ("threads", args.threads)) if value})
         settings = make_settings(values)
         results = benchmark(video, settings, resolutions, args.seconds, args.naive_seconds)

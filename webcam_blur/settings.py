@@ -142,8 +142,8 @@ class Settings:
                                     photo_help="replacement background: a picture (scaled to cover) or a colour; "
                                     "implies --effect replace", photo_metavar="IMAGE|#RRGGBB")
     # mask
-    mask: str = option("refined", _choice(*MASKS), "refined: soft, edge-aware (guided filter), steady over time; "
-                       "raw: the network's argmax, feathered", group="mask",
+    matte: str = option("refined", _choice(*MASKS), "refined: soft, edge-aware (guided filter), steady over time; "
+                       "raw: the network's argmax, feathered", group="mask", flag="--mask",
                        photo_help="refined: soft, edge-aware (guided filter); raw: the network's argmax, feathered")
     guided: bool = option(True, _switch, "refined mask without the edge-aware guided filter: the probability, "
                           "upsampled smoothly", group="mask", flag="--no-guided-filter")
