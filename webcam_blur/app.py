@@ -185,7 +185,7 @@ def run_demo(settings: Settings, seconds: float) -> str:
     shown = [sink.name for sink in outputs.sinks if not sink.records] + (["the preview window"] if outputs.preview else [])
     where = " and ".join(shown) if shown else "no window and no virtual camera (none here)"
     return (
-        f"webcam-blur demo: blurred the background behind the person in {stats.frames_out} frames "
+        f"webcam-blur demo: {EFFECTS[settings.effect].done} behind the person in {stats.frames_out} frames "
         f"({seconds:g} s) of the demo clip, shown in {where}; video saved to {settings.output.resolve()}"
     )
 

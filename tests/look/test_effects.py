@@ -59,7 +59,7 @@ def test_colour_background():
 
 def test_every_effect_is_registered_under_its_name_with_help():
     for name, effect in EFFECTS.items():
-        assert effect.name == name and effect.help
+        assert effect.name == name and effect.help and effect.done
     assert [name for name, effect in EFFECTS.items() if effect.needs_background] == ["replace"]
 
 

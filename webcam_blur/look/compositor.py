@@ -12,7 +12,8 @@ class Effect(Protocol):
     """Exists for documentation and static typing: what the compositor needs of an effect (``effects.py``)."""
 
     name: ClassVar[str]
-    help: ClassVar[str]
+    help: ClassVar[str]  # one line for --help
+    done: ClassVar[str]  # what it did, for a summary: "blurred the background"
     needs_background: ClassVar[bool]
 
     def backdrop(self, frame: np.ndarray, matte: np.ndarray, strength: float) -> np.ndarray | None:

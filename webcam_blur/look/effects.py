@@ -96,6 +96,7 @@ def blurred_background(
 class Blur(Resource):
     name = "blur"
     help = "Gaussian blur of the background, without a halo of the person around it"
+    done = "blurred the background"
     needs_background = False
 
     @classmethod
@@ -112,6 +113,7 @@ class Blur(Resource):
 class Bokeh(Blur):
     name = "bokeh"
     help = "a lens-like disc blur in which highlights bloom"
+    done = "lens-blurred the background"
 
     def backdrop(self, frame: np.ndarray, matte: np.ndarray, strength: float) -> np.ndarray | None:
         return blurred_background(frame, strength, matte, bokeh=True)
@@ -120,6 +122,7 @@ class Bokeh(Blur):
 class Replace(Resource):
     name = "replace"
     help = "show --background instead"
+    done = "replaced the background"
     needs_background = True
 
     def __init__(self, background: Background) -> None:
@@ -139,6 +142,7 @@ class Replace(Resource):
 class Pixelate(Resource):
     name = "pixelate"
     help = "a mosaic of large blocks, so nothing behind you can be read"
+    done = "pixelated the background"
     needs_background = False
 
     @classmethod
