@@ -206,3 +206,11 @@ def test_every_registered_effect_is_offered_and_works_on_a_photo(shared, tflite_
         return (image[:, 1:] == image[:, :-1]).all(axis=2)[background].mean()
 
     assert flat(mosaic) > 0.85 > 0.5 > flat(original)
+
+
+def test_a_photo_of_extreme_aspect_is_processed_not_a_traceback(tmp_path, tflite_path):
+    photo, out = tmp_path / "strip.png", tmp_path / "out.png"
+    cv2.imwrite(str(photo), np.random.default_rng(0).integers(0, 256, (2, 4000, 3), dtype=np.uint8))
+    result = run_app("photo", str(photo), "-o", str(out), "--weights", str(tflite_path), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert cv2.imread(str(out)).shape == (2, 4000, 3)

@@ -132,3 +132,14 @@ def test_a_built_wheel_runs_the_demo_offline_with_an_empty_home(tmp_path):
         assert step in result.stderr, step
     assert "download" not in result.stderr.lower() and "XNNPACK" not in result.stderr
     assert list((home / ".keras" / "webcam-blur").glob("runtime-*.tflite"))
+
+
+def test_a_cache_that_cannot_be_written_runs_from_memory_with_one_warning(tmp_path):
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder should be")
+    result = run_app("demo", "-o", str(tmp_path / "out.mp4"), "--seconds", "1", cwd=tmp_path, unset=NO_DISPLAY,
+                     env={"WEBCAM_BLUR_CACHE": str(not_a_folder)})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "cannot cache the runtime" in result.stderr and "running it from memory" in result.stderr
+    assert len(video_frames(tmp_path / "out.mp4")) > 10

@@ -100,3 +100,10 @@ def test_otsu_threshold_is_available(shared, segmenter):
     image, truth = next(_portrait_pairs(shared))
     alpha = MaskRefiner(RefineSettings(temporal=0.0, threshold="otsu")).refine(image, segmenter.segment(image))
     assert iou(binary_mask(alpha), truth) > 0.9
+
+
+@pytest.mark.parametrize("shape", [(2, 4000), (4000, 2), (1, 1), (3, 2500)])
+def test_extreme_aspect_frames_get_a_matte_of_their_size(shape):
+    frame = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    matte = MaskRefiner(RefineSettings()).refine(frame, FakeSegmentation(frame))
+    assert matte.shape == shape and matte.dtype == np.uint8

@@ -161,7 +161,8 @@ class MaskRefiner:
         detail_scale = max(1, round(max(height, width) / s.detail_size))
         detail = frame
         if detail_scale > 1:
-            detail = cv2.resize(frame, (width // detail_scale, height // detail_scale), interpolation=cv2.INTER_AREA)
+            detail_size = (max(1, width // detail_scale), max(1, height // detail_scale))
+            detail = cv2.resize(frame, detail_size, interpolation=cv2.INTER_AREA)
         if s.guided:
             radius = max(1, round(s.radius * segmentation.cell / scale))
             alpha = _fast_guided_filter(detail, probability, guide, radius, s.eps, self._buffers)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -78,11 +79,13 @@ def make_runtime(
 class LiteRuntime:
     """A LiteRT export of the model, run by the XNNPACK delegate on ``threads`` cores."""
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, model: Path | bytes, threads: int | None = None) -> None:
+        """``model``: the export's file, or its bytes (a runtime that could not be cached)."""
         from ai_edge_litert.interpreter import Interpreter
 
+        source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
         with native_stderr_silenced():
-            self._interpreter = Interpreter(str(path), num_threads=threads or os.cpu_count() or 1)
+            self._interpreter = Interpreter(**source, num_threads=threads or os.cpu_count() or 1)
             self._interpreter.allocate_tensors()
         inp = self._interpreter.get_input_details()[0]
         self.input_shape = tuple(int(n) for n in inp["shape"])
@@ -106,22 +109,38 @@ class LiteRuntime:
 
     @classmethod
     def export(cls, model, path: Path, threads: int | None = None) -> "LiteRuntime":
-        """Export ``model`` to ``path`` (written whole or not at all) and load it."""
-        import keras
+        """Export ``model`` to ``path`` (written whole or not at all) and load it.
 
+        Where the cache cannot be written (a read-only home, a full disk), the export is made in
+        a temporary folder and run from memory, with one warning: the next start builds it again.
+        """
         height, width = model.input_shape[1:3]
         log.info("building the LiteRT runtime for %dx%d network input (once per weights and shape)...", width, height)
         started = time.perf_counter()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial.tflite")
-        spec = keras.InputSpec(shape=(1, *model.input_shape[1:]), dtype="float32")
-        with native_stderr_silenced():
-            model.export(str(partial), format="litert", input_signature=[spec], verbose=False)
-        partial.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial.tflite")
+            _export(model, partial)
+            partial.replace(path)
+            runtime = cls(path, threads)
+        except OSError as e:
+            log.warning("cannot cache the runtime in %s (%s); running it from memory", path.parent, e.strerror or e)
+            with tempfile.TemporaryDirectory() as folder:
+                exported = Path(folder) / path.name
+                _export(model, exported)
+                runtime = cls(exported.read_bytes(), threads)
         log.info("built in %.1f s", time.perf_counter() - started)
-        return cls(path, threads)
+        return runtime
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         self._interpreter.set_tensor(self._input, batch)
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output)
+
+
+def _export(model, path: Path) -> None:
+    import keras
+
+    spec = keras.InputSpec(shape=(1, *model.input_shape[1:]), dtype="float32")
+    with native_stderr_silenced():
+        model.export(str(path), format="litert", input_signature=[spec], verbose=False)
