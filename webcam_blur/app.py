@@ -191,7 +191,7 @@ def run_demo(settings: Settings, seconds: float) -> str:
 
 
 def run_photo(settings: Settings, image_path: Path, output: Path, save_mask: Path | None) -> None:
-    """Portrait mode for one photo: the result (and the mask) written next to nothing else."""
+    """Portrait mode for one photo: writes the result, and the person mask when asked for."""
     refuse_same_file(output, image_path)
     refuse_same_file(save_mask, image_path, output)
     if not image_path.is_file():

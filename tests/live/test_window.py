@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 from helpers import error_lines, find_window, run_app, start_app, video_frames, wait_for_line
+
 
 def test_no_display_stops_the_live_app_with_one_line_before_loading_the_model(shared):
     started = time.monotonic()
@@ -51,3 +54,22 @@ def test_a_wayland_session_without_xwayland_is_one_line(shared):
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
     assert "preview window" in line and "--no-preview" in line
+
+
+def test_ctrl_c_in_the_terminal_stops_cleanly_with_the_preview_open(shared, tmp_path, xvfb):
+    """Ctrl-C reaches the whole process group, the preview's process too: still a clean stop, not a lost display."""
+    out = tmp_path / "recording.mp4"
+    process = start_app("--input", str(shared / "videos" / "people_walking.mp4"), "--no-vcam", "--output", str(out),
+                        env={"DISPLAY": xvfb.display}, start_new_session=True)
+    try:
+        find_window(xvfb.display)
+        wait_for_line(process, "running:")
+        time.sleep(2.0)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "display went away" not in stderr and "Traceback" not in stderr
+    assert len(video_frames(out)) > 10

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import platform
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -181,6 +182,12 @@ def _attach(name: str) -> shared_memory.SharedMemory:
 def _serve() -> int:
     """Open the window, then show frames and report keys until told to close or the window is closed."""
     import cv2
+
+    # Ctrl-C, Ctrl-\ and a closed terminal reach the whole process group: the app stops and closes
+    # this window itself, so a signal here must not look like a lost display.
+    for name in ("SIGINT", "SIGQUIT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
 
     def say(line: str) -> None:
         sys.stdout.write(line + "\n")
