@@ -3,9 +3,11 @@ window under Xvfb, pyvirtualcam through a registered test backend, signals."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import cv2
@@ -142,3 +144,44 @@ def test_unreadable_input_video_is_one_line(tmp_path):
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
     assert "cannot open" in line
+
+
+@pytest.fixture
+def stalling_stream(shared):
+    """A local HTTP server that sends half of a clip, then nothing; later requests get nothing at all."""
+    data = (shared / "videos" / CLIP).read_bytes()
+    release, served = threading.Event(), []
+
+    class Stalling(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if not served:
+                served.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+            release.wait(60)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{CLIP}"
+    release.set()
+    server.shutdown()
+
+
+def test_a_stalled_stream_is_lost_retried_given_up_and_the_recording_kept(stalling_stream, tmp_path):
+    out = tmp_path / "recording.mp4"
+    started = time.monotonic()
+    result = run_app("--input", stalling_stream, "--no-preview", "--no-vcam", "--output", str(out),
+                     "--reconnect-timeout", "2", timeout=120)
+    assert result.returncode == 1, result.stderr
+    (line,) = error_lines(result.stderr)[-1:]
+    assert "stopped delivering frames" in line and "gave up after 2 s" in line
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 60
+    assert len(video_frames(out)) > 10  # what came before the stall was written and plays

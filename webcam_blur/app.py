@@ -84,11 +84,12 @@ def refuse_same_file(output: Path | None, *inputs: str | Path | None) -> None:
 
 
 def open_source(settings: Settings, resources: contextlib.ExitStack):
-    """The camera (reconnecting when lost) or the input file the settings name."""
+    """The camera or stream (reconnecting when lost) or the input file the settings name."""
     from .capture import CameraSource, Reconnecting, VideoSource
 
     if settings.input:
-        return resources.enter_context(VideoSource(settings.input, paced=not settings.every_frame, loop=settings.loop))
+        video = VideoSource(settings.input, paced=not settings.every_frame, loop=settings.loop)
+        return resources.enter_context(Reconnecting(video, settings.reconnect_timeout) if video.stream else video)
     camera = CameraSource(
         settings.camera, width=settings.width, height=settings.height, fps=settings.fps, mjpeg=settings.mjpeg
     )

@@ -23,6 +23,7 @@ from .resources import Resource
 log = logging.getLogger(__name__)
 
 LOST_AFTER_FAILED_READS = 3
+STREAM_TIMEOUT_MS = 1000  # a stream silent this long is lost
 
 
 class CameraSource(Resource):
@@ -92,13 +93,13 @@ class CameraSource(Resource):
 
 
 class Reconnecting(Resource):
-    """A camera that, once lost, is retried with backoff for ``timeout`` seconds before giving up.
+    """A camera (or stream) that, once lost, is retried with backoff for ``timeout`` seconds before giving up.
 
     While it retries, ``read`` blocks and ``lost`` is True, so the output keeps the meeting's
     camera alive with the last picture; ``interrupt`` ends the wait at once.
     """
 
-    def __init__(self, camera: CameraSource, timeout: float) -> None:
+    def __init__(self, camera: "CameraSource | VideoSource", timeout: float) -> None:
         self.camera = camera
         self.timeout = timeout
         self.name, self.size, self.fps, self.live = camera.name, camera.size, camera.fps, camera.live
@@ -136,27 +137,42 @@ class Reconnecting(Resource):
 class VideoSource(Resource):
     """A video file or stream URL. ``paced``: deliver frames at the file's rate, like a camera.
 
-    ``loop``: start again at the end of a file; ``limit``: end after that many frames.
+    ``loop``: start again at the end of a file; ``limit``: end after that many frames. A stream
+    that sends nothing for ``STREAM_TIMEOUT_MS`` is lost (``SourceLost``), like an unplugged
+    camera, so ``Reconnecting`` retries it and a stop never waits on it for longer.
     """
 
     lost = False
 
     def __init__(self, path: str, *, paced: bool = True, loop: bool = False, limit: int | None = None) -> None:
         self.name = path
+        self.stream = "://" in path
         self.loop = loop
         self.limit = limit
         self.delivered = 0
-        if "://" not in path and not Path(path).is_file():
+        if not self.stream and not Path(path).is_file():
             raise WebcamBlurError(f"input video not found: {path}")
-        self._capture = cv2.VideoCapture(path)
+        self._capture = self._open()
         if not self._capture.isOpened():
-            raise WebcamBlurError(f"cannot open {path} as a video (unsupported format or corrupt file)")
+            raise WebcamBlurError(f"cannot open {path} as a video (unsupported format, corrupt file or no stream there)")
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
         if not 1 <= self.fps <= 240:
             self.fps = 30.0
         self.size = _frame_size(self._capture)
         self.live = paced
         self._pacer = Pacer(self.fps)
+
+    def _open(self) -> cv2.VideoCapture:
+        if not self.stream:
+            return cv2.VideoCapture(self.name)
+        timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 2 * STREAM_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
+        return cv2.VideoCapture(self.name, cv2.CAP_FFMPEG, timeouts)
+
+    def reopen(self) -> bool:
+        """Try once to get a lost stream back."""
+        self._capture.release()
+        self._capture = self._open()
+        return self._capture.isOpened()
 
     def read(self) -> np.ndarray | None:
         if self.limit is not None and self.delivered >= self.limit:
@@ -166,6 +182,8 @@ class VideoSource(Resource):
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
             ok, frame = self._capture.read()
         if not ok:
+            if self.stream:
+                raise SourceLost(f"stream {self.name} stopped delivering frames")
             return None
         if self.live:
             self._pacer.wait()

@@ -169,7 +169,7 @@ class Settings:
                          group="source", commands={LIVE})
     every_frame: bool = option(False, _switch, "segment every frame in order instead of always the newest one (for "
                                "files: no frame is skipped)", group="source", commands={LIVE})
-    reconnect_timeout: float = option(60.0, _number(float, 0, 86400), "when the camera is lost, keep the virtual "
+    reconnect_timeout: float = option(60.0, _number(float, 0, 86400), "when the camera or stream is lost, keep the virtual "
                                       "camera going and retry this long before giving up", group="source",
                                       metavar="SECONDS", commands={LIVE})
     # outputs
