@@ -214,3 +214,22 @@ def test_a_photo_of_extreme_aspect_is_processed_not_a_traceback(tmp_path, tflite
     result = run_app("photo", str(photo), "-o", str(out), "--weights", str(tflite_path), timeout=300)
     assert result.returncode == 0, result.stderr
     assert cv2.imread(str(out)).shape == (2, 4000, 3)
+
+
+def test_file_names_that_are_not_utf8_are_one_line_not_a_crash(shared, tmp_path):
+    """OpenCV's image reader crashed (SIGSEGV) on such a name: images now go through Python."""
+    import os
+    import shutil
+
+    odd = os.fsdecode(bytes(tmp_path) + b"/caf\xe9.jpg")  # latin-1 bytes, not UTF-8
+    shutil.copy(shared / "images" / "face.jpg", odd)
+    out = os.fsdecode(bytes(tmp_path) + b"/out\xff.png")
+    result = run_app("photo", odd, "-o", out, timeout=300)
+    assert result.returncode == 0, result.stderr  # read and written through Python
+    assert os.path.getsize(out) > 1000
+    video = os.fsdecode(bytes(tmp_path) + b"/clip\xe9.mkv")
+    shutil.copy(shared / "videos" / "again.mkv", video)
+    result = run_app("--input", video, "--no-preview", "--no-vcam", "--output", str(tmp_path / "o.mp4"), timeout=120)
+    assert result.returncode == 1 and result.returncode > 0  # not a signal
+    (line,) = error_lines(result.stderr)
+    assert "is not valid UTF-8; rename the file" in line

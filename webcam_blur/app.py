@@ -13,9 +13,8 @@ import signal
 import time
 from pathlib import Path
 
-import cv2
-
 from .errors import WebcamBlurError
+from .files import read_image, shown, write_image
 from .frames import as_bgr
 from .live.controls import Controls
 from .live.gate import ChangeGate
@@ -195,31 +194,17 @@ def run_photo(settings: Settings, image_path: Path, output: Path, save_mask: Pat
     """Portrait mode for one photo: writes the result, and the person mask when asked for."""
     refuse_same_file(output, image_path)
     refuse_same_file(save_mask, image_path, output)
-    if not image_path.is_file():
-        raise WebcamBlurError(f"input image not found: {image_path}")
-    image = cv2.imread(str(image_path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise WebcamBlurError(f"cannot read {image_path} as an image")
-    image = as_bgr(image)
+    image = as_bgr(read_image(image_path, "input image"))
     for target in (output, save_mask):
         if target is not None and not target.parent.is_dir():
-            raise WebcamBlurError(f"cannot write {target}: folder {target.parent} does not exist")
+            raise WebcamBlurError(f"cannot write {shown(target)}: folder {shown(target.parent)} does not exist")
     with contextlib.ExitStack() as resources:
         compositor = build_compositor(settings, resources)
         refiner = build_refiner(settings)
         segmentation = build_segmenter(settings).segment(image)
         matte = refiner.refine(image, segmentation) if refiner else segmentation.mask
-        _write_image(output, compositor.compose(image, matte, settings.strength))
+        write_image(output, compositor.compose(image, matte, settings.strength))
     mask = binary_mask(matte)
     if save_mask:
-        _write_image(save_mask, mask)
+        write_image(save_mask, mask)
     log.info("wrote %s (person: %.0f%% of the photo)", output, 100 * (mask > 0).mean())
-
-
-def _write_image(path: Path, image) -> None:
-    try:
-        ok = cv2.imwrite(str(path), image)
-    except cv2.error:
-        ok = False
-    if not ok:
-        raise WebcamBlurError(f"cannot write {path} (use a .png or .jpg name in a writable folder)")

@@ -18,6 +18,7 @@ import numpy as np
 
 from .devices import device_problem
 from .errors import SourceLost, WebcamBlurError
+from .files import native_path
 from .resources import Resource
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ class VideoSource(Resource):
 
     def _open(self) -> cv2.VideoCapture:
         if not self.stream:
-            return cv2.VideoCapture(self.name)
+            return cv2.VideoCapture(native_path(self.name))
         timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 2 * STREAM_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
         return cv2.VideoCapture(self.name, cv2.CAP_FFMPEG, timeouts)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .devices import device_problem, opened_by_another_process
 from .errors import WebcamBlurError
+from .files import native_path
 from .quiet import native_stderr_silenced
 from .resources import Resource
 
@@ -130,7 +131,7 @@ def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.Vid
         raise WebcamBlurError(f"cannot write video {path}: use a .mp4, .mkv or .avi name")
     for fourcc, name in codecs:
         with native_stderr_silenced():  # FFmpeg reports each encoder it cannot use
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+            writer = cv2.VideoWriter(native_path(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
         if writer.isOpened():
             return writer, name
         writer.release()

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from ..errors import WebcamBlurError
+from ..files import native_path, read_image
 from ..frames import as_bgr
 from ..resources import Resource
 
@@ -41,15 +42,12 @@ class Background(Resource):
         if not path.is_file():
             raise WebcamBlurError(f"background not found: {spec} (give an image, a video or a colour like #00ff00)")
         if path.suffix.lower() in VIDEO_SUFFIXES:
-            self._video = cv2.VideoCapture(str(path))
+            self._video = cv2.VideoCapture(native_path(path))
             if not self._video.isOpened() or not self._video.read()[0]:
                 raise WebcamBlurError(f"cannot read background video {spec}")
             self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
             return
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if image is None:
-            raise WebcamBlurError(f"cannot read background image {spec}")
-        self._image = as_bgr(image)
+        self._image = as_bgr(read_image(path, "background image"))
 
     def frame(self, width: int, height: int) -> np.ndarray:
         if self._video is not None:
