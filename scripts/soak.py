@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Run the real pipeline for many frames and watch memory and threads: they must stay flat.
+"""Run the real pipeline for many frames, or hours, and watch memory, threads and open files: they must stay flat.
 
-    python scripts/soak.py --frames 20000 --weights ../shared/models/deeplabv3_mnv2_pascal_quant.tflite
+    python scripts/soak.py --frames 20000
+    python scripts/soak.py --hours 8 --sample-seconds 60     # a working day of calls
 
 Frames of a shared person video are replayed as a 30 fps camera would deliver them (``--unpaced``:
 as fast as the pipeline takes them), through segmentation, refinement and compositing, into a
-sink that drops them. Every --every frames it
-prints ``frames N  RSS X MB  threads T``.
+sink that drops them. Every --every frames (or, with --hours, every --sample-seconds) it prints
+``frames N  minutes M  RSS X MB  threads T  fds F``.
 """
 
 from __future__ import annotations
@@ -37,20 +38,30 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-class CountingSink(NullSink):
-    """Drops frames, counting them; samples memory and threads every ``every`` frames, stops after ``total``."""
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
 
-    def __init__(self, every: int, total: int, stop) -> None:
+
+class CountingSink(NullSink):
+    """Drops frames, counting them; samples memory, threads and open files every ``every`` frames or
+    ``seconds`` of wall time, and stops after ``total`` frames."""
+
+    def __init__(self, every: int | None, seconds: float | None, total: int, stop) -> None:
         super().__init__(name="a counting sink")
-        self.count, self.every, self.total, self.stop = 0, every, total, stop
-        self.rows: list[tuple[int, float, int]] = []
+        self.count, self.every, self.seconds, self.total, self.stop = 0, every, seconds, total, stop
+        self.started = self.sampled = time.perf_counter()
+        self.rows: list[tuple[int, float, float, int, int]] = []
 
     def send(self, frame) -> None:
         self.count += 1
-        if self.count % self.every == 0:
-            row = (self.count, rss_mb(), threading.active_count())
+        now = time.perf_counter()
+        due = now - self.sampled >= self.seconds if self.seconds else self.count % self.every == 0
+        if due:
+            self.sampled = now
+            row = (self.count, (now - self.started) / 60, rss_mb(), threading.active_count(), open_files())
             self.rows.append(row)
-            print(f"frames {row[0]:6d}  RSS {row[1]:7.1f} MB  threads {row[2]}", flush=True)
+            print(f"frames {row[0]:8d}  minutes {row[1]:7.2f}  RSS {row[2]:7.1f} MB  threads {row[3]}  fds {row[4]}",
+                  flush=True)
         if self.count >= self.total:
             self.stop()
 
@@ -59,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=20000, help="frames to push through (default: %(default)s)")
     parser.add_argument("--every", type=int, default=1000, help="report every N frames (default: %(default)s)")
+    parser.add_argument("--hours", type=float, help="run this long at 30 fps instead of --frames")
+    parser.add_argument("--sample-seconds", type=float, default=60.0,
+                        help="with --hours: report every this many seconds (default: %(default)s)")
     parser.add_argument("--weights", type=Path, help="weights file (default: the downloaded official network)")
     parser.add_argument("--video", type=Path, default=shared_dir() / "videos" / "again.mkv",
                         help="person clip to replay (default: %(default)s)")
@@ -79,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = make_settings({"weights": str(args.weights)} if args.weights else {})
         segmenter = app.build_segmenter(settings)
         pipeline_box = {}
-        sink = CountingSink(args.every, args.frames, lambda: pipeline_box["p"].stop())
+        total = round(args.hours * 3600 * 30) if args.hours else args.frames
+        sink = CountingSink(None if args.hours else args.every, args.sample_seconds if args.hours else None, total,
+                            lambda: pipeline_box["p"].stop())
         with contextlib.ExitStack() as resources:
             compositor = app.build_compositor(settings, resources)
             source = ReplaySource(frames, fps=30.0, paced=not args.unpaced)
@@ -93,10 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     rows = sink.rows
     if len(rows) >= 2:
-        growth = rows[-1][1] - rows[len(rows) // 2][1]
+        growth = rows[-1][2] - rows[len(rows) // 2][2]
         print(f"{stats.frames_out} frames in {elapsed:.0f} s ({stats.frames_out / elapsed:.0f} fps), {stats.masks} masks; "
-              f"RSS {rows[0][1]:.0f} -> {rows[-1][1]:.0f} MB (second half: {growth:+.1f} MB); "
-              f"threads {rows[0][2]} -> {rows[-1][2]}; after stop: {threading.active_count()}")
+              f"RSS {rows[0][2]:.0f} -> {rows[-1][2]:.0f} MB (second half: {growth:+.1f} MB); "
+              f"threads {rows[0][3]} -> {rows[-1][3]}; fds {rows[0][4]} -> {rows[-1][4]}; "
+              f"after stop: {threading.active_count()} threads")
     return 0
 
 
