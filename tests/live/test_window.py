@@ -10,14 +10,13 @@ from helpers import error_lines, find_window, run_app, start_app, video_frames, 
 
 
 def test_no_display_stops_the_live_app_with_one_line_before_loading_the_model(shared):
-    started = time.monotonic()
     result = run_app("--input", str(shared / "videos" / "again.mkv"), "--no-vcam", unset=("DISPLAY", "WAYLAND_DISPLAY"),
                      timeout=60)
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
     assert "no display" in line and "--no-preview" in line
     assert "Traceback" not in result.stderr
-    assert time.monotonic() - started < 30
+    assert "building the LiteRT runtime" not in result.stderr  # refused before the model loads
 
 
 def test_a_display_that_does_not_answer_is_one_line_not_a_signal(shared):

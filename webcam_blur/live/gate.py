@@ -34,21 +34,28 @@ class ChangeGate:
         self._seen: np.ndarray | None = None  # thumbnail of the frame the network last saw
         self._interior: np.ndarray | None = None  # True deep inside the person, on the thumbnail
         self._seen_at = float("-inf")
+        self._last: tuple[np.ndarray, np.ndarray] | None = None  # the newest frame and its thumbnail
 
     def needed(self, frame: np.ndarray, now: float) -> bool:
         """Whether ``frame``, captured at ``now``, must be segmented."""
         if self._seen is None or now - self._seen_at >= self.keep_alive:
             return True
-        thumb = thumbnail(frame)
+        thumb = self._thumbnail(frame)
         if thumb.shape != self._seen.shape:
             return True
         changed = cv2.absdiff(thumb, self._seen) > CHANGE_LEVEL
         watched = ~self._interior
         return np.count_nonzero(changed & watched) > CHANGED_SHARE * max(1, np.count_nonzero(watched))
 
+    def _thumbnail(self, frame: np.ndarray) -> np.ndarray:
+        """The frame's thumbnail, made once per frame: ``needed`` and ``segmented`` ask for the same one."""
+        if self._last is None or self._last[0] is not frame:
+            self._last = (frame, thumbnail(frame))
+        return self._last[1]
+
     def segmented(self, frame: np.ndarray, segmentation, now: float) -> None:
         """The network saw ``frame`` (captured at ``now``) and found ``segmentation``."""
-        self._seen = thumbnail(frame)
+        self._seen = self._thumbnail(frame)
         height, width = self._seen.shape
         person = (segmentation.probability_at(width, height) > 0.5).astype(np.uint8)
         self._interior = cv2.erode(person, np.ones((5, 5), np.uint8)) > 0
