@@ -189,3 +189,31 @@ def any_frame(draw, max_side=48):
     shape = (height, width) if channels is None else (height, width, channels)
     return draw(hnp.arrays(draw(ANY_DTYPE), shape))
 
+
+
+def press_close_button(display: str, window: str) -> None:
+    """What a window manager sends when the title bar's close button is clicked: a WM_DELETE_WINDOW
+    client message (ICCCM 4.2.8.1), sent here through Xlib itself since Xvfb runs no window manager."""
+    import ctypes
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                    ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5), ("pad", ctypes.c_long * 12)]
+
+    xlib = ctypes.CDLL("libX11.so.6")
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XInternAtom.restype = ctypes.c_ulong
+    xlib.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    xlib.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long,
+                                ctypes.POINTER(ClientMessage)]
+    xlib.XFlush.argtypes = xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    connection = xlib.XOpenDisplay(display.encode())
+    assert connection, f"cannot open display {display}"
+    event = ClientMessage(type=33, window=int(window), format=32,  # 33: ClientMessage
+                          message_type=xlib.XInternAtom(connection, b"WM_PROTOCOLS", False))
+    event.data[0] = xlib.XInternAtom(connection, b"WM_DELETE_WINDOW", False)
+    xlib.XSendEvent(connection, int(window), False, 0, ctypes.byref(event))
+    xlib.XFlush(connection)
+    xlib.XCloseDisplay(connection)

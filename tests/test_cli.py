@@ -1,6 +1,7 @@
 """The command line: photo mode end to end, documented flags, one-line errors for bad input."""
 
 import re
+import tempfile
 
 import cv2
 import numpy as np
@@ -233,3 +234,42 @@ def test_file_names_that_are_not_utf8_are_one_line_not_a_crash(shared, tmp_path)
     assert result.returncode == 1 and result.returncode > 0  # not a signal
     (line,) = error_lines(result.stderr)
     assert "is not valid UTF-8; rename the file" in line
+
+
+def test_a_photo_that_does_not_fit_leaves_the_old_file_whole(shared, tflite_path, tmp_path):
+    """Out of room mid-write (here a 20 kB file size limit): one line, and yesterday's result untouched."""
+    import resource
+
+    photo = str(shared / "images" / "grace_hopper.bmp")
+    assert run_app("photo", photo, "-o", str(tmp_path / "warm.png"), "--weights", str(tflite_path)).returncode == 0
+    (tmp_path / "warm.png").unlink()  # the runtime is cached now: only the photo is written below
+    out = tmp_path / "out.png"
+    out.write_bytes(b"yesterday's result")
+    limit = 20_000
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = run_app("photo", photo, "-o", str(out), "--weights", str(tflite_path), preexec_fn=limited)
+    assert result.returncode == 1, result.stderr
+    (line,) = error_lines(result.stderr)
+    assert line == f"webcam-blur: error: cannot write {out}: File too large"
+    assert out.read_bytes() == b"yesterday's result"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no half-written file left behind
+
+
+def test_no_room_while_the_first_run_builds_its_runtime_is_one_line(shared, tflite_path, tmp_path):
+    """A cold cache, and TensorFlow's export hits a 1 MB file size limit (it used to end in a SIGSEGV)."""
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    result = run_app("photo", str(shared / "images" / "grace_hopper.bmp"), "-o", str(tmp_path / "out.png"),
+                     "--weights", str(tflite_path), preexec_fn=limited, env={"WEBCAM_BLUR_CACHE": str(tmp_path / "cold")})
+    assert result.returncode == 1, result.stderr
+    assert error_lines(result.stderr)[-1] == (
+        f"webcam-blur: error: cannot build the LiteRT runtime: TensorFlow could not write its export in "
+        f"{tempfile.gettempdir()} (File too large); free some space there or point TMPDIR elsewhere"
+    )
+    assert "Traceback" not in result.stderr

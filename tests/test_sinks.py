@@ -1,6 +1,8 @@
 """The video file sink: the codec it picked is said, the file plays, a wrong name is one clear error."""
 
 import logging
+import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 import pyvirtualcam
 
-from helpers import video_frames
+from helpers import error_lines, start_app, video_frames, wait_for_line
 from webcam_blur.errors import WebcamBlurError
 from webcam_blur.sinks import CODECS, VideoFileSink, VirtualCameraSink
 
@@ -54,3 +56,71 @@ def test_busy_virtual_camera_names_the_problem(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+# A full disk, through the real app: OpenCV's writer reports nothing, so the sink must notice. ----
+
+CLIP = "people_walking.mp4"  # 768x432 at 10 fps
+
+
+def _record(shared, out, **popen):
+    """The real app recording the clip on a loop into ``out``."""
+    return start_app(
+        "--input", str(shared / "videos" / CLIP), "--loop", "--no-preview", "--no-vcam",
+        "--output", str(out), **popen,
+    )
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """An 8 MB tmpfs of its own (needs the right to mount, as root in CI's container has)."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(where)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here; the file-size-limit test covers the same path")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_disk_filling_up_stops_the_recording_while_it_can_still_be_finished(shared, small_disk):
+    free = shutil.disk_usage(small_disk).free
+    (small_disk / "other-files").write_bytes(bytes(free - VideoFileSink.RESERVE - 150_000))
+    out = small_disk / "call.mp4"
+    process = _record(shared, out)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert error_lines(stderr)[-1].startswith(f"webcam-blur: error: {out}: the disk is nearly full")
+    assert "Traceback" not in stderr
+    assert len(video_frames(out)) >= 10  # what was written plays
+
+
+def test_a_disk_filled_at_once_by_another_program_is_an_error_not_a_silent_loss(shared, small_disk):
+    out = small_disk / "call.mp4"
+    process = _record(shared, out)
+    wait_for_line(process, "running:")
+    time.sleep(2.0)
+    # another program takes every byte left
+    subprocess.run(["dd", "if=/dev/zero", f"of={small_disk / 'other-files'}", "bs=64k"], capture_output=True)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert error_lines(stderr)[-1] == (
+        f"webcam-blur: error: {out} could not be written completely (disk full or a write error); "
+        "the file is damaged"
+    )
+    assert "Traceback" not in stderr
+
+
+def test_a_file_size_limit_is_room_running_out_too(shared, tmp_path):
+    """RLIMIT_FSIZE (``ulimit -f``; a FAT32 stick's 4 GB works alike): stopped in time, not killed by SIGXFSZ."""
+    out = tmp_path / "call.mp4"
+    limit = VideoFileSink.RESERVE + 150_000
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    process = _record(shared, out, preexec_fn=limited)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    assert error_lines(stderr)[-1].startswith(f"webcam-blur: error: {out}: the disk is nearly full")
+    assert len(video_frames(out)) >= 10

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, memory
 from .errors import WebcamBlurError
 from .settings import DECLARED, DEMO, LIVE, PHOTO, Settings, flag_of, make_settings, read_config
 
@@ -171,6 +172,8 @@ def _photo(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if hasattr(signal, "SIGXFSZ"):  # over a file size limit, a write should fail (and be reported), not kill us
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else "live"
     if command == "bench":
         from .bench import main as bench_main
@@ -183,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         return {"live": _live, "demo": _demo, "photo": _photo}[command](args)
     except WebcamBlurError as e:
         print(f"webcam-blur: error: {e}", file=sys.stderr)
+        return 1
+    except (MemoryError, ImportError, OSError) as e:
+        if not memory.short_of_memory(e):
+            raise
+        print(f"webcam-blur: error: out of memory ({' '.join(str(e).split())}); close other programs or "
+              "raise the limit (ulimit -v)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("webcam-blur: interrupted", file=sys.stderr)

@@ -8,6 +8,8 @@ cannot be passed on.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import cv2
@@ -58,7 +60,12 @@ def write_image(path: Path, image: np.ndarray) -> None:
         ok = False
     if not ok:
         raise WebcamBlurError(f"cannot write {shown(path)}: use a .png or .jpg name")
+    # Written beside it and renamed: a full disk must not leave half a file where the user's was.
+    partial = path.with_name(f".{path.name}.partial")
     try:
-        path.write_bytes(encoded.tobytes())
+        partial.write_bytes(encoded.tobytes())
+        os.replace(partial, path)
     except OSError as e:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         raise WebcamBlurError(f"cannot write {shown(path)}: {e.strerror}") from None

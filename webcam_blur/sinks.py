@@ -8,6 +8,7 @@ keep a meeting's camera alive (the lost-camera notice, the idle keep-alive).
 from __future__ import annotations
 
 import logging
+import os
 import platform
 from pathlib import Path
 
@@ -82,22 +83,36 @@ class VirtualCameraSink(Resource):
             self._camera = None
 
 
+class OutputFull(WebcamBlurError):
+    """The recording's disk (or the file size limit) is about to run out."""
+
+
 class VideoFileSink(Resource):
     """A video file of the composited frames: H.264 in .mp4 where the OpenCV build can encode it.
 
     The writer is opened up front, so a folder that cannot be written fails before the model
     loads; frames of another size (a camera that came back in another mode) are scaled to fit.
+
+    OpenCV's writer reports no write errors: on a full disk it drops the rest of the stream and
+    the MP4 index (written last) with it, so the whole file is lost. So once a second the room
+    left (free space, and the process's file size limit) is checked, and the recording stops
+    while there is still room to finish the file; at close the file is opened again to check it.
     """
 
     records = True
+    CHECK_EVERY = 30  # frames between room checks: one a second at 30 fps
+    RESERVE = 4 << 20  # bytes kept free for the encoder's buffers and the MP4 index
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
         self.path = Path(path)
         self.name = str(self.path)
         self.size = size
+        self.fps = fps
+        self.frames = 0
         if not self.path.parent.is_dir():
             raise WebcamBlurError(f"cannot write {self.path}: folder {self.path.parent} does not exist")
         self._writer, self.codec = _open_writer(self.path, fps, size)
+        self._written_at_check = 0
         log.info("writing %s (%s, %dx%d at %g fps)", self.path, self.codec, *size, fps)
 
     def watched(self) -> bool:
@@ -109,11 +124,71 @@ class VideoFileSink(Resource):
         if (frame.shape[1], frame.shape[0]) != self.size:
             frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
         self._writer.write(frame)
+        self.frames += 1
+        if self.frames % self.CHECK_EVERY == 0:
+            self._check_room()
+
+    def _check_room(self) -> None:
+        """Stop the recording (it stays playable) when the next seconds might not fit."""
+        written = _size_of(self.path)
+        per_check = max(written - self._written_at_check, 0)
+        self._written_at_check = written
+        room = room_for(self.path, written)
+        if room is not None and room < self.RESERVE + 4 * per_check + 64 * self.frames:
+            seconds = self.frames / self.fps
+            self.close()
+            raise OutputFull(
+                f"{self.path}: the disk is nearly full ({room / 1e6:.1f} MB left); stopped recording "
+                f"there and kept the {seconds:.0f} s already written"
+            )
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if self.frames and not _playable(self.path):
+            raise WebcamBlurError(
+                f"{self.path} could not be written completely (disk full or a write error); "
+                "the file is damaged"
+            )
+
+
+def room_for(path: Path, written: int) -> int | None:
+    """Bytes that may still be added to ``path``: free space, capped by the file size limit."""
+    try:
+        stats = os.statvfs(path.parent)
+    except (OSError, AttributeError):  # AttributeError: Windows has no statvfs
+        return None
+    room = stats.f_bavail * stats.f_frsize
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY:
+            room = min(room, limit - written)
+    except ImportError:
+        pass
+    return room
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _playable(path: Path) -> bool:
+    """Whether the finished file opens and its first frame decodes."""
+    if _size_of(path) == 0:
+        return False
+    with native_stderr_silenced():
+        capture = cv2.VideoCapture(native_path(path))
+        try:
+            return capture.isOpened() and capture.read()[0]
+        finally:
+            capture.release()
 
 
 CODECS = {  # container -> (fourcc, name) to try in order

@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from helpers import error_lines, find_window, run_app, start_app, video_frames, wait_for_line
+from helpers import error_lines, find_window, press_close_button, run_app, start_app, video_frames, wait_for_line
 
 
 def test_no_display_stops_the_live_app_with_one_line_before_loading_the_model(shared):
@@ -71,4 +71,23 @@ def test_ctrl_c_in_the_terminal_stops_cleanly_with_the_preview_open(shared, tmp_
             process.kill()
     assert process.returncode == 0, stderr
     assert "display went away" not in stderr and "Traceback" not in stderr
+    assert len(video_frames(out)) > 10
+
+
+def test_the_close_button_quits_like_q_and_keeps_the_recording(shared, tmp_path, xvfb):
+    out = tmp_path / "recording.mp4"
+    process = start_app("--input", str(shared / "videos" / "people_walking.mp4"), "--loop", "--no-vcam",
+                        "--output", str(out), env={"DISPLAY": xvfb.display})
+    try:
+        window = find_window(xvfb.display)
+        wait_for_line(process, "running:")
+        time.sleep(2.0)
+        press_close_button(xvfb.display, window)
+        _, stderr = process.communicate(timeout=15)  # --loop: only the close button ends this run
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "frames out" in stderr
+    assert "error" not in stderr.lower() and "Traceback" not in stderr
     assert len(video_frames(out)) > 10

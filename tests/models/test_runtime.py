@@ -2,10 +2,14 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from helpers import run_app
+from webcam_blur.errors import WebcamBlurError
+from webcam_blur.models.runtime import LiteRuntime
 from webcam_blur.models.segmenter import PersonSegmenter
 
 
@@ -18,12 +22,40 @@ def test_corrupt_runtime_cache_is_rebuilt(tflite_path, tmp_path, monkeypatch, vo
     assert segmenter.segment(np.zeros((50, 50, 3), np.uint8)).mask.shape == (50, 50)
 
 
+def test_a_half_written_runtime_is_rebuilt(tflite_path, tmp_path, monkeypatch, voc):
+    """A disk that filled up mid-write left the start of a valid file: its checksum gives it away."""
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    PersonSegmenter.load(voc, tflite_path, size=257).prepare(50, 50)
+    (runtime,) = tmp_path.glob("runtime-*.tflite")
+    whole = runtime.read_bytes()
+    runtime.write_bytes(whole[: len(whole) // 2])
+    PersonSegmenter.load(voc, tflite_path, size=257).prepare(50, 50)
+    assert len(runtime.read_bytes()) > 0.99 * len(whole)  # built again (exports differ by a few bytes)
+    assert LiteRuntime.cached(runtime, (257, 257)) is not None  # and whole
+
+
+def test_a_whole_runtime_that_will_not_load_is_kept_and_the_error_said(tflite_path, tmp_path, monkeypatch, voc):
+    """Short of memory, XNNPACK fails to prepare a good file: that must not delete it (and start TensorFlow)."""
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    PersonSegmenter.load(voc, tflite_path, size=257).prepare(50, 50)
+    (runtime,) = tmp_path.glob("runtime-*.tflite")
+
+    def starved(self, model, threads=None):
+        raise RuntimeError("XNNPack delegate failed to reshape runtime. Node number 72 failed to prepare.")
+
+    monkeypatch.setattr(LiteRuntime, "__init__", starved)
+    with pytest.raises(WebcamBlurError, match="cannot load the network runtime .* is memory short"):
+        PersonSegmenter.load(voc, tflite_path, size=257).prepare(50, 50)
+    assert runtime.is_file()
+
+
 def test_a_cached_runtime_made_for_another_shape_is_rebuilt(tflite_path, tmp_path, monkeypatch, voc):
     monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
     PersonSegmenter.load(voc, tflite_path, size=257).prepare(50, 50)  # a 257x257 runtime
     (square,) = tmp_path.glob("runtime-*-257x257.tflite")
     wide = square.with_name(square.name.replace("257x257", "160x257"))
-    wide.write_bytes(square.read_bytes())  # wrong content under the 16:9 canvas's name
+    wide.write_bytes(square.read_bytes())  # wrong content under the 16:9 canvas's name, checksum and all
+    Path(f"{wide}.sha256").write_bytes(Path(f"{square}.sha256").read_bytes())
     segmenter = PersonSegmenter.load(voc, tflite_path, size=257)
     assert segmenter.segment(np.zeros((90, 160, 3), np.uint8)).mask.shape == (90, 160)
     assert wide.read_bytes() != square.read_bytes()  # rebuilt for its own shape

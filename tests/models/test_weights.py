@@ -76,17 +76,13 @@ def test_reference_format_h5_loads_by_name(keras_model_513, tmp_path):
         np.testing.assert_array_equal(ours.numpy(), loaded.numpy())
 
 
-def test_conversion_is_cached_as_keras_weights(tflite_path, tmp_path, monkeypatch):
+def test_conversion_writes_nothing(tflite_path, tmp_path, monkeypatch):
+    """Converting is cheap; a cache file for it was one more thing a full disk could break."""
     monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
-    first = deeplabv3plus(input_shape=(257, 257, 3))
-    weights.load_into(first, tflite_path, VOC.weights, VOC.tflite_layers)
-    cached = list(tmp_path.glob("converted-*.weights.h5"))
-    assert len(cached) == 1 and weights.weights_kind(cached[0]) == "keras"
-
-    second = deeplabv3plus(input_shape=(257, 257, 3))
-    weights.load_into(second, cached[0], VOC.weights, VOC.tflite_layers)
-    for a, b in zip(first.weights, second.weights):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    model = deeplabv3plus(input_shape=(257, 257, 3))
+    weights.load_into(model, tflite_path, VOC.weights, VOC.tflite_layers)
+    assert list(tmp_path.iterdir()) == []
+    assert any(np.abs(w.numpy()).sum() > 0 for w in model.weights)
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,10 @@ from typing import Callable
 
 import numpy as np
 
+from .. import memory
 from ..errors import WebcamBlurError
 from ..quiet import native_stderr_silenced
+from .weights import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +74,13 @@ def make_runtime(
         log.info("running the model on the GPU")
         return KerasRuntime(build(), "/GPU:0")
     if runtime == "keras":
+        memory.require(memory.BUILD_NEEDS, "running the Keras model")
         return KerasRuntime(build())
-    return LiteRuntime.cached(path, shape, threads) or LiteRuntime.export(build(), path, threads)
+    cached = LiteRuntime.cached(path, shape, threads)
+    if cached is not None:
+        return cached
+    memory.require(memory.BUILD_NEEDS, "building the network's runtime (once, on a first run)")
+    return LiteRuntime.export(build(), path, threads)
 
 
 class LiteRuntime:
@@ -94,17 +101,27 @@ class LiteRuntime:
 
     @classmethod
     def cached(cls, path: Path, shape: tuple[int, int], threads: int | None = None) -> "LiteRuntime | None":
-        """The cached export at ``path`` if it is there, readable and made for ``shape``; a bad one is removed."""
+        """The cached export at ``path`` if it is there, whole and made for ``shape``; a bad one is removed.
+
+        A file whose checksum holds and that still does not load is not removed: that is this
+        machine failing (XNNPACK says "failed to prepare" when memory is short), not the file.
+        """
         if not path.is_file():
+            return None
+        if not _intact(path):
+            log.warning("cached runtime %s is incomplete or damaged; building it again", path)
+            _remove(path)
             return None
         try:
             runtime = cls(path, threads)
-            if runtime.input_shape == (1, *shape, 3):
-                return runtime
-            log.warning("cached runtime %s was made for another input %s; building it again", path, runtime.input_shape)
-        except (ValueError, RuntimeError):
-            log.warning("cached runtime %s is unreadable; building it again", path)
-        path.unlink(missing_ok=True)
+        except (ValueError, RuntimeError) as e:
+            raise WebcamBlurError(
+                f"cannot load the network runtime {path} ({' '.join(str(e).split())}); is memory short?"
+            ) from None
+        if runtime.input_shape == (1, *shape, 3):
+            return runtime
+        log.warning("cached runtime %s was made for another input %s; building it again", path, runtime.input_shape)
+        _remove(path)
         return None
 
     @classmethod
@@ -122,6 +139,7 @@ class LiteRuntime:
             partial = path.with_suffix(".partial.tflite")
             _export(model, partial)
             partial.replace(path)
+            _write_checksum(path)
             runtime = cls(path, threads)
         except OSError as e:
             log.warning("cannot cache the runtime in %s (%s); running it from memory", path.parent, e.strerror or e)
@@ -138,9 +156,44 @@ class LiteRuntime:
         return self._interpreter.get_tensor(self._output)
 
 
+def _checksum_of(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _write_checksum(path: Path) -> None:
+    """Written after the export is in place: a runtime without one was never finished."""
+    partial = _checksum_of(path).with_suffix(".partial")
+    partial.write_text(sha256_of(path) + "\n")
+    partial.replace(_checksum_of(path))
+
+
+def _intact(path: Path) -> bool:
+    try:
+        return _checksum_of(path).read_text().strip() == sha256_of(path)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _remove(path: Path) -> None:
+    for stale in (path, _checksum_of(path)):
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError:
+            pass  # an unwritable cache: the export below runs from memory
+
+
 def _export(model, path: Path) -> None:
+    """Convert through a SavedModel that TensorFlow writes in the temporary folder."""
     import keras
+    import tensorflow as tf
 
     spec = keras.InputSpec(shape=(1, *model.input_shape[1:]), dtype="float32")
-    with native_stderr_silenced():
-        model.export(str(path), format="litert", input_signature=[spec], verbose=False)
+    try:
+        with native_stderr_silenced():
+            model.export(str(path), format="litert", input_signature=[spec], verbose=False)
+    except tf.errors.OpError as e:  # TensorFlow's own file writes fail with these, not OSError
+        reason = e.message.split("; ")[-1].split(" [")[0].strip()
+        raise WebcamBlurError(
+            f"cannot build the LiteRT runtime: TensorFlow could not write its export in "
+            f"{tempfile.gettempdir()} ({reason}); free some space there or point TMPDIR elsewhere"
+        ) from None

@@ -173,7 +173,7 @@ def load_into(model, path: Path | None, source: WeightsSource, tflite_layers: in
         else:
             if tflite_layers is None:
                 raise WebcamBlurError(f"{path} is a TFLite file; the {model.name} model loads no TFLite weights")
-            _load_tflite_cached(model, path, tflite_layers)
+            _load_tflite(model, path, tflite_layers)
     except WebcamBlurError:
         raise
     except Exception as e:  # noqa: BLE001 - Keras raises many types for mismatching files
@@ -185,26 +185,13 @@ def _first_line(e: Exception) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
-def _load_tflite_cached(model, path: Path, layers: int) -> None:
-    cached = cache_dir() / f"converted-{sha256_of(path)[:16]}-{model.name}.weights.h5"
-    if cached.exists():
-        try:
-            model.load_weights(str(cached))
-            return
-        except Exception:  # noqa: BLE001 - a broken cache is rebuilt, never fatal
-            log.warning("cached conversion %s is unreadable; converting again", cached)
-    log.info("converting %s into the Keras model (once per weights file)...", path.name)
+def _load_tflite(model, path: Path, layers: int) -> None:
+    """Copy a TFLite file's weights into ``model``. Not cached: it takes 0.1 s, and an h5 cache
+    file that failed half-written (disk full) made h5py crash the process (SIGSEGV)."""
     started = time.perf_counter()
     for layer_name, values in tflite_weights(path, layers).items():
         model.get_layer(layer_name).set_weights(values)
-    log.info("converted in %.1f s", time.perf_counter() - started)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(cached.name.replace(".weights.h5", ".partial.weights.h5"))
-        model.save_weights(str(tmp))
-        tmp.replace(cached)
-    except OSError as e:
-        log.warning("could not cache converted weights at %s: %s", cached, e)
+    log.debug("converted %s into the Keras model in %.2f s", path.name, time.perf_counter() - started)
 
 
 def tflite_weights(path: Path, layers: int = 109) -> dict[str, list[np.ndarray]]:
