@@ -273,3 +273,23 @@ def test_no_room_while_the_first_run_builds_its_runtime_is_one_line(shared, tfli
         f"{tempfile.gettempdir()} (File too large); free some space there or point TMPDIR elsewhere"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_non_ascii_paths_under_an_ascii_only_locale(shared, tflite_path, tmp_path):
+    """LC_ALL=C (a bare container, a cron job): accented names in, out and as the background still work."""
+    folder = tmp_path / "café €"
+    folder.mkdir()
+    photo, backdrop = folder / "visage é.jpg", folder / "fond ü.jpg"
+    photo.write_bytes((shared / "images" / "face.jpg").read_bytes())
+    backdrop.write_bytes((shared / "images" / "grace_hopper.bmp").read_bytes())
+    clip = folder / "clip é.mkv"
+    clip.write_bytes((shared / "videos" / "again.mkv").read_bytes())
+    ascii_only = {"LC_ALL": "C", "LANG": "C"}
+    result = run_app("photo", str(photo), "-o", str(folder / "out ü.png"), "--background", str(backdrop),
+                     "--weights", str(tflite_path), env=ascii_only, unset=("PYTHONUTF8", "PYTHONIOENCODING"))
+    assert result.returncode == 0, result.stderr
+    assert cv2.imdecode(np.fromfile(folder / "out ü.png", np.uint8), cv2.IMREAD_COLOR).shape[:2] == (355, 512)
+    result = run_app("--input", str(clip), "--no-preview", "--no-vcam", "--output", str(folder / "out ü.mp4"),
+                     "--weights", str(tflite_path), env=ascii_only, unset=("PYTHONUTF8", "PYTHONIOENCODING"))
+    assert result.returncode == 0, result.stderr
+    assert (folder / "out ü.mp4").stat().st_size > 10_000

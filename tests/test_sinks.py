@@ -72,6 +72,22 @@ def _record(shared, out, **popen):
 
 
 @pytest.fixture
+def recording(shared):
+    """Starts the app recording; whatever happens, it is not left running."""
+    started = []
+
+    def start(out, **popen):
+        started.append(_record(shared, out, **popen))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
 def small_disk(tmp_path):
     """An 8 MB tmpfs of its own (needs the right to mount, as root in CI's container has)."""
     where = tmp_path / "disk"
@@ -83,11 +99,11 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(where)], check=False)
 
 
-def test_a_disk_filling_up_stops_the_recording_while_it_can_still_be_finished(shared, small_disk):
+def test_a_disk_filling_up_stops_the_recording_while_it_can_still_be_finished(recording, small_disk):
     free = shutil.disk_usage(small_disk).free
     (small_disk / "other-files").write_bytes(bytes(free - VideoFileSink.RESERVE - 150_000))
     out = small_disk / "call.mp4"
-    process = _record(shared, out)
+    process = recording(out)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 1
     assert error_lines(stderr)[-1].startswith(f"webcam-blur: error: {out}: the disk is nearly full")
@@ -95,9 +111,9 @@ def test_a_disk_filling_up_stops_the_recording_while_it_can_still_be_finished(sh
     assert len(video_frames(out)) >= 10  # what was written plays
 
 
-def test_a_disk_filled_at_once_by_another_program_is_an_error_not_a_silent_loss(shared, small_disk):
+def test_a_disk_filled_at_once_by_another_program_is_an_error_not_a_silent_loss(recording, small_disk):
     out = small_disk / "call.mp4"
-    process = _record(shared, out)
+    process = recording(out)
     wait_for_line(process, "running:")
     time.sleep(2.0)
     # another program takes every byte left
@@ -111,7 +127,7 @@ def test_a_disk_filled_at_once_by_another_program_is_an_error_not_a_silent_loss(
     assert "Traceback" not in stderr
 
 
-def test_a_file_size_limit_is_room_running_out_too(shared, tmp_path):
+def test_a_file_size_limit_is_room_running_out_too(recording, tmp_path):
     """RLIMIT_FSIZE (``ulimit -f``; a FAT32 stick's 4 GB works alike): stopped in time, not killed by SIGXFSZ."""
     out = tmp_path / "call.mp4"
     limit = VideoFileSink.RESERVE + 150_000
@@ -119,7 +135,7 @@ def test_a_file_size_limit_is_room_running_out_too(shared, tmp_path):
     def limited():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    process = _record(shared, out, preexec_fn=limited)
+    process = recording(out, preexec_fn=limited)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 1, stderr
     assert error_lines(stderr)[-1].startswith(f"webcam-blur: error: {out}: the disk is nearly full")
