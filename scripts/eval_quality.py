@@ -10,7 +10,9 @@ Each DIR holds images/ and masks/ with the same stems (masks: nonzero = person).
   flicker      (videos) mean share of pixels whose mask value flips from one frame to the next, %
   lag          (videos) 1 - IoU between the temporally smoothed mask and the same frame's unsmoothed one, %:
                how far smoothing trails the picture
-Variants: raw (network argmax), refined (the app's default mask). The last two lines are always
+Variants: raw (network argmax), refined (the app's default mask), gated (refined, with the live
+app's change gate deciding on which video frames the network runs; between them the last mask is
+kept, as the app does; on photos it equals refined). The last two lines are always
 ``mean IoU`` and ``boundary F`` of the default settings on the first DIR at the first --size and --canvas.
 """
 
@@ -29,6 +31,7 @@ from webcam_blur import app
 from webcam_blur.errors import WebcamBlurError
 from webcam_blur.look.compositor import Compositor
 from webcam_blur.look.effects import Blur
+from webcam_blur.live.gate import ChangeGate
 from webcam_blur.look.refine import MaskRefiner, RefineSettings, binary_mask
 from webcam_blur.models.registry import MODELS
 from webcam_blur.quality import boundary_f, iou
@@ -36,7 +39,7 @@ from webcam_blur.settings import CANVASES, DEFAULTS, MASKS, RUNTIMES, make_setti
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov"}
-VARIANTS = MASKS
+VARIANTS = (*MASKS, "gated")
 DEFAULT_VARIANT = DEFAULTS.matte
 
 
@@ -101,25 +104,33 @@ def evaluate_pairs(segmenter, found, variants, verbose: bool, sheet_rows: list) 
 
 
 def evaluate_videos(segmenter, videos: list[Path], variants, verbose: bool) -> dict:
-    results = {v: {"flicker": [], "lag": []} for v in variants}
+    results = {v: {"flicker": [], "lag": [], "network_share": []} for v in variants}
     for video in videos:
         capture = cv2.VideoCapture(str(video))
-        smoothed = MaskRefiner(RefineSettings())
+        fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+        refiners = {v: MaskRefiner(RefineSettings()) for v in variants}
         instant = MaskRefiner(RefineSettings(temporal=0.0))
+        gate = ChangeGate()
         previous = {v: None for v in variants}
         flips = {v: [] for v in variants}
         trail = {v: [] for v in variants}
-        while True:
+        runs = {v: 0 for v in variants}
+        for index in itertools.count():
             ok, frame = capture.read()
             if not ok:
                 break
             segmentation = segmenter.segment(frame)
+            reference = binary_mask(instant.refine(frame, segmentation))  # what this frame alone gives
+            now = index / fps
             for variant in variants:
-                mask = masks_for(variant, frame, segmentation, smoothed)
-                if variant == "raw":
-                    trail[variant].append(0.0)
+                if variant == "gated" and previous[variant] is not None and not gate.needed(frame, now):
+                    mask = previous[variant]  # the network did not run: the app keeps the last matte
                 else:
-                    trail[variant].append(1.0 - iou(mask, binary_mask(instant.refine(frame, segmentation))))
+                    runs[variant] += 1
+                    mask = masks_for(variant, frame, segmentation, refiners[variant])
+                    if variant == "gated":
+                        gate.segmented(frame, segmentation, now)
+                trail[variant].append(0.0 if variant == "raw" else 1.0 - iou(mask, reference))
                 if previous[variant] is not None:
                     flips[variant].append(float(np.count_nonzero(mask != previous[variant])) / mask.size)
                 previous[variant] = mask
@@ -128,10 +139,14 @@ def evaluate_videos(segmenter, videos: list[Path], variants, verbose: bool) -> d
         for variant in variants:
             results[variant]["flicker"].append(100 * float(np.mean(flips[variant])))
             results[variant]["lag"].append(100 * float(np.mean(trail[variant])))
+            results[variant]["network_share"].append(runs[variant] / max(1, len(trail[variant])))
             line.append(f"{variant} flicker {results[variant]['flicker'][-1]:.3f}% lag {results[variant]['lag'][-1]:.2f}%")
         if verbose:
             print(f"  {video.name:34s} " + "  ".join(line))
-    return {v: {"videos": len(videos), "flicker": float(np.mean(r["flicker"])), "lag": float(np.mean(r["lag"]))} for v, r in results.items()}
+    return {
+        v: {"videos": len(videos), **{k: float(np.mean(r[k])) for k in ("flicker", "lag", "network_share")}}
+        for v, r in results.items()
+    }
 
 
 def contact_sheet(rows, path: Path, blur: float = 60.0) -> None:
@@ -186,16 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     except (WebcamBlurError, ValueError) as e:
         print(f"eval_quality: error: {e}", file=sys.stderr)
         return 1
-    print("\n| set | size | canvas | variant | mean IoU | boundary F | flicker % | lag % |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| set | size | canvas | variant | mean IoU | boundary F | flicker % | lag % | network runs on |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for key, by_variant in results.items():
         name, at = key.rsplit("@", 1)
         size, canvas = at.split()
         for variant, r in by_variant.items():
             if "mean_iou" in r:
-                print(f"| {name} ({r['images']}) | {size} | {canvas} | {variant} | {r['mean_iou']:.3f} | {r['boundary_f']:.3f} | | |")
+                print(f"| {name} ({r['images']}) | {size} | {canvas} | {variant} | {r['mean_iou']:.3f} | {r['boundary_f']:.3f} | | | |")
             else:
-                print(f"| {name} ({r['videos']}) | {size} | {canvas} | {variant} | | | {r['flicker']:.3f} | {r['lag']:.2f} |")
+                print(f"| {name} ({r['videos']}) | {size} | {canvas} | {variant} | | | {r['flicker']:.3f} | {r['lag']:.2f} | {100 * r['network_share']:.0f} % of frames |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     if args.sheet and sheet_rows:

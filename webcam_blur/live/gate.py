@@ -33,12 +33,12 @@ class ChangeGate:
         self.keep_alive = keep_alive
         self._seen: np.ndarray | None = None  # thumbnail of the frame the network last saw
         self._interior: np.ndarray | None = None  # True deep inside the person, on the thumbnail
-        self._seen_at = float("-inf")
+        self.seen_at = float("-inf")  # capture time of the frame the network last saw
         self._last: tuple[np.ndarray, np.ndarray] | None = None  # the newest frame and its thumbnail
 
     def needed(self, frame: np.ndarray, now: float) -> bool:
         """Whether ``frame``, captured at ``now``, must be segmented."""
-        if self._seen is None or now - self._seen_at >= self.keep_alive:
+        if self._seen is None or now - self.seen_at >= self.keep_alive:
             return True
         thumb = self._thumbnail(frame)
         if thumb.shape != self._seen.shape:
@@ -59,4 +59,4 @@ class ChangeGate:
         height, width = self._seen.shape
         person = (segmentation.probability_at(width, height) > 0.5).astype(np.uint8)
         self._interior = cv2.erode(person, np.ones((5, 5), np.uint8)) > 0
-        self._seen_at = now
+        self.seen_at = now

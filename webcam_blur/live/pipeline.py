@@ -153,6 +153,8 @@ class Pipeline:
         self.outputs = outputs
         self.controls = controls or Controls()
         self.gate = gate  # live mode only: a file in order (every_frame) is segmented frame by frame
+        # (capture time of the frame the network last saw, of the newest the gate found unchanged since)
+        self._unchanged: tuple[float, float] = (float("nan"), float("nan"))
         self.every_frame = every_frame
         self.show_stats = show_stats
         self.stats = Stats()
@@ -247,6 +249,7 @@ class Pipeline:
                     time.sleep(0.05)  # nobody is watching: no inference
                     continue
                 if self.gate is not None and not self.gate.needed(item.frame, item.captured):
+                    self._unchanged = (self.gate.seen_at, item.captured)
                     continue  # the picture did not change where it matters: the matte we have is right
                 segmentation = self.stats.timed(self.stats.inference_ms, self.segmenter.segment, item.frame)
                 if self.gate is not None:
@@ -293,7 +296,9 @@ class Pipeline:
             if masked is None:
                 continue  # never show an unblurred background before the first mask
             matte_item, matte = masked
-            self._emit(item, matte, matte_item.captured)
+            network_saw, unchanged_until = self._unchanged
+            fits = unchanged_until if network_saw == matte_item.captured else None
+            self._emit(item, matte, matte_item.captured, fits)
 
     def _ordered_output_loop(self) -> None:
         while not self._stop.is_set():
@@ -310,7 +315,7 @@ class Pipeline:
             self.stats.masks += 1
             self._emit(item, matte, item.captured)
 
-    def _emit(self, item: Stamped, matte: np.ndarray, matte_captured: float) -> None:
+    def _emit(self, item: Stamped, matte: np.ndarray, matte_captured: float, fits: float | None = None) -> None:
         started = time.perf_counter()
         out = render(self.controls.view, self.compositor, item.frame, matte)
         done = time.perf_counter()
@@ -318,7 +323,7 @@ class Pipeline:
         if self._meter.update() and self.show_stats:
             log.info("%s", self._meter.text)
         self.outputs.show(out, self._meter.text if self.show_stats else None)
-        self.stats.frame_out(item.captured, matte_captured, done)
+        self.stats.frame_out(item.captured, matte_captured, done, fits)
 
     def _poll_keys(self) -> None:
         key = self.outputs.poll_key()

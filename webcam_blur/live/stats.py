@@ -25,7 +25,8 @@ class Stats:
     refine_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     compose_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     latency_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
-    mask_age_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
+    mask_age_ms: deque = field(default_factory=lambda: deque(maxlen=2000))  # see frame_out
+    source_age_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
 
     def timed(self, timings: deque, work, *args):
         """``work(*args)``, its duration in ms appended to ``timings``."""
@@ -34,14 +35,21 @@ class Stats:
         timings.append((time.perf_counter() - started) * 1000)
         return result
 
-    def frame_out(self, captured: float, matte_captured: float, composed: float) -> None:
-        """A frame went out: it was captured at ``captured``, its matte's frame at ``matte_captured``."""
+    def frame_out(self, captured: float, matte_captured: float, composed: float, fits: float | None = None) -> None:
+        """A frame went out: it was captured at ``captured``, its matte's frame at ``matte_captured``.
+
+        ``fits``: a later capture time up to which the change gate found the picture unchanged, so
+        that the matte is known to fit it. Mask age counts from there: a still picture's matte is
+        not stale however long ago the network saw it. ``source_age_ms`` counts from the frame the
+        network saw.
+        """
         self.frames_out += 1
         self.last_out = time.perf_counter()
         if self.first_out is None:
             self.first_out = self.last_out
         self.latency_ms.append((self.last_out - captured) * 1000)
-        self.mask_age_ms.append((composed - matte_captured) * 1000)
+        self.mask_age_ms.append((composed - max(matte_captured, fits or matte_captured)) * 1000)
+        self.source_age_ms.append((composed - matte_captured) * 1000)
 
     def output_fps(self) -> float:
         """Steady-state output rate: frames per second between the first and the last one sent."""

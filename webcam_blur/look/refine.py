@@ -23,6 +23,7 @@ import numpy as np
 
 MOTION_SENSITIVITY = 10.0  # a change of 1/10 of the colour range counts as motion
 DEAD_BAND_PER_STRENGTH = 0.4  # --temporal 0.5 absorbs matte wobble of up to 0.2
+SUM_OF_CHANNELS = np.ones((1, 3), np.float32)  # for cv2.transform: 3 channels -> their sum
 MATTE_GAIN = 4.0  # the matte ramps from background to person over the middle quarter of its range
 
 
@@ -59,7 +60,7 @@ def _fast_guided_filter(frame, p_small, guide_small, radius: int, eps: float, bu
     a_full = cv2.resize(a, (width, height), dst=buffer("a", 3), interpolation=cv2.INTER_LINEAR)
     b_full = cv2.resize(b, (width, height), dst=buffer("b", 1), interpolation=cv2.INTER_LINEAR)
     weighted = cv2.multiply(a_full, frame, dst=buffer("weighted", 3), dtype=cv2.CV_32F, scale=1 / 255)
-    out = cv2.transform(weighted, np.ones((1, 3), np.float32), dst=buffer("out", 1))
+    out = cv2.transform(weighted, SUM_OF_CHANNELS, dst=buffer("out", 1))
     return cv2.add(out, b_full, dst=out)
 
 
@@ -92,7 +93,7 @@ def _coefficients(guide: np.ndarray, p: np.ndarray, radius: int, eps: float):
             (i_rb * cr + i_gb * cg + i_bb * cb) / det,
         ]
     )
-    return a, mean_p - (a * mean_i).sum(axis=2)
+    return a, mean_p - cv2.transform(cv2.multiply(a, mean_i), SUM_OF_CHANNELS)
 
 
 def remove_blobs_and_holes(mask: np.ndarray, min_fraction: float = 0.05) -> np.ndarray:
@@ -191,7 +192,8 @@ class MaskRefiner:
             return probability
         old_probability, old_guide = previous
         # 1 where the picture is still, 0 where it changed by a tenth of the range or more.
-        change = cv2.GaussianBlur(cv2.absdiff(guide, old_guide).max(axis=2), (0, 0), 2.0)
+        red, green, blue = cv2.split(cv2.absdiff(guide, old_guide))
+        change = cv2.GaussianBlur(cv2.max(cv2.max(red, green), blue), (0, 0), 2.0)  # numpy's max(axis=2): 5x slower
         self._stillness = np.clip(1.0 - change * MOTION_SENSITIVITY, 0.0, 1.0)
         smoothed = probability + (strength * self._stillness) * (old_probability - probability)
         self._previous = (smoothed, guide)
@@ -204,7 +206,7 @@ class MaskRefiner:
             self._previous_alpha = alpha.copy()
             return alpha
         band = cv2.resize(self._stillness * (self.settings.temporal * DEAD_BAND_PER_STRENGTH), (alpha.shape[1], alpha.shape[0]))
-        step = alpha - previous
-        moved = previous + np.sign(step) * np.maximum(np.abs(step) - band, 0.0)
+        # previous + sign(step) * max(|step| - band, 0), with step = alpha - previous, is a clamp:
+        moved = cv2.min(cv2.max(previous, cv2.subtract(alpha, band)), cv2.add(alpha, band))
         self._previous_alpha = moved
         return moved
