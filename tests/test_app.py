@@ -183,3 +183,17 @@ def test_a_stalled_stream_is_lost_retried_given_up_and_the_recording_kept(stalli
     assert "stopped delivering frames" in line and "gave up after 2 s" in line
     assert "Traceback" not in result.stderr
     assert len(video_frames(out)) > 10  # what came before the stall was written and plays
+
+
+@pytest.mark.parametrize("length", [1, 3])
+def test_every_frame_of_a_short_file_reaches_the_recording(shared, tflite_path, tmp_path, length):
+    """A clip that ends before the first mask is ready used to leave an empty recording."""
+    clip, out = tmp_path / "short.avi", tmp_path / "out.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
+    for frame in video_frames(shared / "videos" / CLIP)[:length]:
+        writer.write(frame)
+    writer.release()
+    result = run_app("--input", str(clip), "--output", str(out), "--no-preview", "--no-vcam",
+                     "--weights", str(tflite_path))
+    assert result.returncode == 0, result.stderr
+    assert len(video_frames(out)) == length

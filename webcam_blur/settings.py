@@ -167,8 +167,8 @@ class Settings:
                         "output rate", group="source", metavar="FPS", commands={LIVE})
     mjpeg: bool = option(False, _switch, "ask the camera for MJPEG, which many USB cameras need for 720p at 30 fps",
                          group="source", commands={LIVE})
-    every_frame: bool = option(False, _switch, "segment every frame in order instead of always the newest one (for "
-                               "files: no frame is skipped)", group="source", commands={LIVE})
+    every_frame: bool = option(False, _switch, "segment every frame in order instead of always the newest one (a file "
+                               "recorded from a file always is: no frame is skipped)", group="source", commands={LIVE})
     reconnect_timeout: float = option(60.0, _number(float, 0, 86400), "when the camera or stream is lost, keep the virtual "
                                       "camera going and retry this long before giving up", group="source",
                                       metavar="SECONDS", commands={LIVE})
