@@ -13,7 +13,7 @@ Each DIR holds images/ and masks/ with the same stems (masks: nonzero = person).
 Variants: raw (network argmax), refined (the app's default mask), gated (refined, with the live
 app's change gate deciding on which video frames the network runs; between them the last mask is
 kept, as the app does; on photos it equals refined). The last two lines are always
-``mean IoU`` and ``boundary F`` of the default settings on the first DIR at the first --size and --canvas.
+``mean IoU`` and ``boundary F`` of the default settings on the first DIR with the first --model, --size and --canvas.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from webcam_blur.models.registry import MODELS
 from webcam_blur.quality import boundary_f, iou
 from webcam_blur.settings import CANVASES, DEFAULTS, MASKS, RUNTIMES, make_settings
 
+SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov"}
 VARIANTS = (*MASKS, "gated")
@@ -167,8 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", type=Path, nargs="*", help="folders with images/ and masks/")
     parser.add_argument("--videos", type=Path, metavar="DIR", help="also score flicker and lag on the videos in DIR")
-    parser.add_argument("--model", default=DEFAULTS.model, help=f"network, from {','.join(MODELS)} (default: %(default)s)")
+    parser.add_argument("--model", default=DEFAULTS.model, help=f"network(s), comma-separated, from {','.join(MODELS)} (default: %(default)s)")
     parser.add_argument("--weights", type=Path, help="weights file (default: the network's published file)")
+    parser.add_argument("--models-dir", type=Path, metavar="DIR", default=SHARED_MODELS if SHARED_MODELS.is_dir() else None,
+                        help="folder of published model files, looked in before any download (default: ../shared/models)")
     parser.add_argument("--size", default="512", help="model input size(s), comma-separated (default: 512)")
     parser.add_argument("--canvas", default=DEFAULTS.canvas, help=f"network canvas(es), comma-separated, from {','.join(CANVASES)} (default: %(default)s)")
     parser.add_argument("--compare", default=DEFAULT_VARIANT, help=f"variants, comma-separated, from {','.join(VARIANTS)} (default: %(default)s)")
@@ -183,15 +186,17 @@ def main(argv: list[str] | None = None) -> int:
             variants.append(DEFAULT_VARIANT)
         sizes = [int(s) for s in args.size.split(",")]
         canvases = listed(args.canvas, CANVASES, "--canvas")
+        models = listed(args.model, MODELS, "--model")
         if not args.folders and not args.videos:
             raise WebcamBlurError("give at least one folder of image/mask pairs, or --videos DIR")
         found = {folder: pairs(folder) for folder in args.folders}
         videos = sorted(p for p in args.videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES) if args.videos else []
         results, sheet_rows = {}, []
-        for size, canvas in itertools.product(sizes, canvases):
-            chosen = {"model": args.model, "model_size": size, "runtime": args.runtime, "canvas": canvas}
+        for model, size, canvas in itertools.product(models, sizes, canvases):
+            chosen = {"model": model, "model_size": size, "runtime": args.runtime, "canvas": canvas,
+                      **({"models_dir": str(args.models_dir)} if args.models_dir else {})}
             segmenter = app.build_segmenter(make_settings({**chosen, **({"weights": str(args.weights)} if args.weights else {})}))
-            at = f"{size} {canvas}"
+            at = f"{model} {size} {canvas}"
             for folder, folder_pairs in found.items():
                 print(f"{folder} at {at}:")
                 results[f"{folder.name}@{at}"] = evaluate_pairs(segmenter, folder_pairs, variants, not args.quiet, sheet_rows)
@@ -201,23 +206,24 @@ def main(argv: list[str] | None = None) -> int:
     except (WebcamBlurError, ValueError) as e:
         print(f"eval_quality: error: {e}", file=sys.stderr)
         return 1
-    print("\n| set | size | canvas | variant | mean IoU | boundary F | flicker % | lag % | network runs on |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| set | model | size | canvas | variant | mean IoU | boundary F | flicker % | lag % | network runs on |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for key, by_variant in results.items():
         name, at = key.rsplit("@", 1)
-        size, canvas = at.split()
+        model, size, canvas = at.split()
         for variant, r in by_variant.items():
+            where = f"| {name} ({r.get('images', r.get('videos'))}) | {model} | {size} | {canvas} | {variant} |"
             if "mean_iou" in r:
-                print(f"| {name} ({r['images']}) | {size} | {canvas} | {variant} | {r['mean_iou']:.3f} | {r['boundary_f']:.3f} | | | |")
+                print(f"{where} {r['mean_iou']:.3f} | {r['boundary_f']:.3f} | | | |")
             else:
-                print(f"| {name} ({r['videos']}) | {size} | {canvas} | {variant} | | | {r['flicker']:.3f} | {r['lag']:.2f} | {100 * r['network_share']:.0f} % of frames |")
+                print(f"{where} | | {r['flicker']:.3f} | {r['lag']:.2f} | {100 * r['network_share']:.0f} % of frames |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     if args.sheet and sheet_rows:
         contact_sheet(sheet_rows, args.sheet)
         print(f"contact sheet: {args.sheet}")
     if found:
-        first = results[f"{args.folders[0].name}@{sizes[0]} {canvases[0]}"][DEFAULT_VARIANT]
+        first = results[f"{args.folders[0].name}@{models[0]} {sizes[0]} {canvases[0]}"][DEFAULT_VARIANT]
         print(f"mean IoU {first['mean_iou']:.3f}")
         print(f"boundary F {first['boundary_f']:.3f}")
     return 0

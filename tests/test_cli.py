@@ -9,6 +9,7 @@ import pytest
 
 from helpers import error_lines, run_app, sharpness
 from webcam_blur.cli import demo_parser, live_parser, photo_parser
+from webcam_blur.models.registry import MODELS
 
 
 def test_photo_keeps_the_face_and_blurs_the_flag(shared, tflite_path, tmp_path):
@@ -293,3 +294,26 @@ def test_non_ascii_paths_under_an_ascii_only_locale(shared, tflite_path, tmp_pat
                      "--weights", str(tflite_path), env=ascii_only, unset=("PYTHONUTF8", "PYTHONIOENCODING"))
     assert result.returncode == 0, result.stderr
     assert (folder / "out ü.mp4").stat().st_size > 10_000
+
+
+OFFLINE_MODELS = [name for name in MODELS if name != "deeplab-xception"]  # its weights are only a download
+
+
+@pytest.mark.parametrize("name", OFFLINE_MODELS)
+def test_photo_with_every_model_found_in_the_models_folder(shared, tmp_path, name):
+    out, mask_path = tmp_path / "out.png", tmp_path / "mask.png"
+    result = run_app("photo", str(shared / "images" / "grace_hopper.bmp"), "-o", str(out), "--model", name,
+                     "--models-dir", str(shared / "models"), "--save-mask", str(mask_path), unset=("WEBCAM_BLUR_MODELS",))
+    assert result.returncode == 0, result.stderr
+    mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+    assert (mask[170:300, 200:320] > 0).mean() > 0.95  # Grace Hopper's face is person
+    assert (mask[:60, :60] == 0).all()  # the flag in the corner is not
+
+
+def test_models_lists_every_network_with_its_license_and_file(shared):
+    result = run_app("models", "--models-dir", str(shared / "models"), unset=("WEBCAM_BLUR_MODELS",))
+    assert result.returncode == 0, result.stderr
+    for name, spec in MODELS.items():
+        assert f"\n{name}" in f"\n{result.stdout}" and f"license {spec.license}" in result.stdout
+    assert str(shared / "models" / MODELS["deeplab-portrait"].weights.filename) in result.stdout
+    assert "not a Keras model" in result.stdout

@@ -30,7 +30,8 @@ def test_eval_quality_prints_mean_iou_on_shared_portraits(shared, tflite_path, t
     mean_iou = float(re.fullmatch(r"mean IoU (0\.\d{3})", lines[-2]).group(1))
     boundary = float(re.fullmatch(r"boundary F (0\.\d{3})", lines[-1]).group(1))
     assert mean_iou > 0.9 and 0.1 < boundary <= 1.0
-    for row in ("512 | fit | raw", "512 | fit | refined", "512 | square | raw", "512 | square | refined"):
+    for row in ("deeplab-voc | 512 | fit | raw", "deeplab-voc | 512 | fit | refined", "deeplab-voc | 512 | square | raw",
+                "deeplab-voc | 512 | square | refined"):
         assert f"| subset (8) | {row} |" in result.stdout
     assert (tmp_path / "q.json").exists()
     sheet = cv2.imread(str(tmp_path / "sheet.png"))
@@ -47,7 +48,7 @@ def test_eval_quality_scores_flicker_and_lag_on_a_video(shared, tflite_path, tmp
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    scores = json.loads((tmp_path / "v.json").read_text())["videos@512 fit"]
+    scores = json.loads((tmp_path / "v.json").read_text())["videos@deeplab-voc 512 fit"]
     assert scores["raw"]["lag"] == 0.0
     assert 0 < scores["refined"]["flicker"] < scores["raw"]["flicker"]
     # The change gate spares the network some frames of this signing clip; holding the last mask

@@ -50,6 +50,7 @@ def build_segmenter(settings: Settings):
         threads=settings.threads,
         device=settings.device,
         fit=settings.canvas == "fit",
+        models_dir=settings.models_dir,
     )
 
 

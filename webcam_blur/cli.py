@@ -16,13 +16,14 @@ from .settings import DECLARED, DEMO, LIVE, PHOTO, Settings, flag_of, make_setti
 
 log = logging.getLogger("webcam_blur")
 
-SUBCOMMANDS = ("demo", "photo", "bench")
+SUBCOMMANDS = ("demo", "photo", "bench", "models")
 GROUPS = ("source", "output", "model", "look", "mask")
 USAGE = """\
 %(prog)s [OPTIONS]                 live: camera -> preview window and virtual camera
        %(prog)s demo [-o OUT.mp4] [--seconds S] [OPTIONS]   the built-in demo clip, no camera needed
        %(prog)s photo IN -o OUT [OPTIONS]    portrait-mode blur of one photo
        %(prog)s bench [OPTIONS]           speed against the naive loop
+       %(prog)s models [--models-dir DIR]   the networks to choose from with --model
        (each subcommand explains its options: webcam-blur demo --help, ...)"""
 
 LIVE_EXAMPLES = """\
@@ -30,7 +31,7 @@ examples:
   webcam-blur demo                              try it without a camera: writes webcam-blur-demo.mp4
   webcam-blur                                   blur camera 0 into the "webcam-blur" virtual camera
   webcam-blur --camera /dev/video2 --blur 80    another camera, stronger blur
-  webcam-blur --input talk.mp4 --output out.mp4 --every-frame --no-preview --no-vcam
+  webcam-blur --input talk.mp4 --output out.mp4 --no-preview --no-vcam
   webcam-blur photo me.jpg -o portrait.jpg      portrait-mode blur of one photo (see: webcam-blur photo --help)
   webcam-blur bench                             measure speed (see: webcam-blur bench --help)
 
@@ -156,6 +157,35 @@ def _live(args) -> int:
     return 0
 
 
+def models_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="webcam-blur models",
+        description="The segmentation networks to choose from with --model: license, where the file is, and speed "
+        "and quality as measured on this project's shared test sets (a 2-core laptop-class CPU).",
+    )
+    parser.add_argument("--models-dir", type=Path, metavar="DIR",
+                        help="folder of model files under their published names (default: $WEBCAM_BLUR_MODELS)")
+    parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"),
+                        help=argparse.SUPPRESS)
+    return parser
+
+
+def _models(args) -> int:
+    from .models.registry import DEFAULT_MODEL, MODELS
+    from .models.weights import local_copy
+
+    for name, spec in MODELS.items():
+        path = local_copy(spec.weights, args.models_dir)
+        where = f"{path} ({path.stat().st_size / 1e6:.1f} MB)" if path else f"downloaded on first use from {spec.weights.url}"
+        kind = "Keras model, run as a LiteRT export" if spec.keras else "its own TFLite file, run by LiteRT (not a Keras model)"
+        print(f"{name}{' (default)' if name == DEFAULT_MODEL else ''}: {spec.summary}")
+        print(f"    {kind}; license {spec.license}")
+        print(f"    file: {where}")
+        if spec.measured:
+            print(f"    measured: {spec.measured}")
+    return 0
+
+
 def _demo(args) -> int:
     from . import app
 
@@ -179,11 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import main as bench_main
 
         return bench_main(argv[1:])
-    parser = {"live": live_parser, "demo": demo_parser, "photo": photo_parser}[command]()
-    args = parser.parse_args(argv if command == "live" else argv[1:])
+    parsers = {"live": live_parser, "demo": demo_parser, "photo": photo_parser, "models": models_parser}
+    args = parsers[command]().parse_args(argv if command == "live" else argv[1:])
     _configure_logging(args.log_level)
     try:
-        return {"live": _live, "demo": _demo, "photo": _photo}[command](args)
+        return {"live": _live, "demo": _demo, "photo": _photo, "models": _models}[command](args)
     except WebcamBlurError as e:
         print(f"webcam-blur: error: {e}", file=sys.stderr)
         return 1

@@ -15,15 +15,10 @@ import os
 import cv2
 import numpy as np
 
-from .models.weights import WeightsSource, locate
+from .models.selfie import SELFIE
+from .models.weights import locate
 from .quiet import native_stderr_silenced
 
-SELFIE = WeightsSource(
-    "selfiesegmentation_mlkit-256x256-2021_01_19-v1215.f16.tflite",
-    "https://raw.githubusercontent.com/floe/backscrub/c003ad7128c3b76bbd2a9078af1c035283b2d315/models/"
-    "selfiesegmentation_mlkit-256x256-2021_01_19-v1215.f16.tflite",
-    "8d13b7fae74af625c641226813616a2117bd6bca19eb3b75574621fc08557f27",
-)
 THRESHOLD = 0.9
 BACKGROUND_KERNEL = 21
 

@@ -115,6 +115,9 @@ class Settings:
                                   ".weights.h5, or a reference DeepLabv3+ .h5 (default: the published file; the "
                                   "default network ships with the package)", group="model", metavar="PATH",
                                   show_default=False)
+    models_dir: Path | None = option(None, _path, "folder of model files under their published names, looked in "
+                                     "(hash-checked) before any download (default: $WEBCAM_BLUR_MODELS)",
+                                     group="model", metavar="DIR", show_default=False)
     model_size: int = option(512, _number(int, 64, 2048), "the frame's long side as the network sees it; smaller "
                              "is faster and coarser", group="model", metavar="N")
     canvas: str = option("fit", _choice(*CANVASES), "network input: fit pads the frame only up to the nearest "
@@ -227,7 +230,7 @@ def make_settings(values: dict[str, object], origins: dict[str, str] | None = No
 
 
 CONFIG_LIMIT = 1 << 20  # bytes; a settings file is a few lines
-FILE_SETTINGS = ("weights", "output", "background", "input")  # relative paths in a config file start at its folder
+FILE_SETTINGS = ("weights", "models_dir", "output", "background", "input")  # relative paths in a config file start at its folder
 
 
 def config_keys() -> dict[str, tuple[str, bool]]:

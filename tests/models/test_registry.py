@@ -7,7 +7,7 @@ from webcam_blur.models.registry import DEFAULT_MODEL, MODELS
 from webcam_blur.settings import DECLARED
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(name for name, spec in MODELS.items() if spec.keras))
 def test_each_entry_declares_its_true_stride_and_a_pinned_source(name):
     spec = MODELS[name]
     model = spec.build((512, 384, 3))
@@ -22,3 +22,18 @@ def test_each_entry_declares_its_true_stride_and_a_pinned_source(name):
 def test_the_settings_offer_exactly_the_registered_models():
     assert DECLARED["model"].metadata["rule"].choices == tuple(MODELS)
     assert DECLARED["model"].default == DEFAULT_MODEL
+
+
+def test_the_selfie_entry_runs_its_own_file_at_its_own_size(shared, photos):
+    """Not a Keras model: the published file through LiteRT, the frame stretched to 256x256."""
+    from webcam_blur.models.segmenter import PersonSegmenter
+
+    spec = MODELS["selfie"]
+    assert not spec.keras and spec.weights.url.startswith("https://") and spec.license == "Apache-2.0"
+    segmenter = PersonSegmenter.load(spec, models_dir=shared / "models", size=512)
+    image = photos["grace_hopper.bmp"]
+    segmentation = segmenter.segment(image)
+    assert segmenter.size == 256 and segmentation.box.canvas_shape == (256, 256)
+    assert segmentation.mask.shape == image.shape[:2]
+    face = segmentation.mask[170:300, 200:320]  # Grace Hopper's face
+    assert (face > 0).mean() > 0.95

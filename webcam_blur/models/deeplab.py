@@ -27,8 +27,15 @@ def deeplabv3plus(
     classes: int = 21,
     alpha: float = 1.0,
     output_stride: int = 16,
+    divisor: int | None = None,
 ) -> keras.Model:
-    """Build DeepLabv3+ returning logits on the backbone's grid (stride 16, or 4 for Xception)."""
+    """Build DeepLabv3+ returning logits on the backbone's grid (stride 16, or 4 for Xception).
+
+    ``divisor``: MobileNetV2 channel rounding. The official DeepLab exports round widths to a
+    multiple of 8 only at depth multiplier 1.0 and use 1 otherwise (``feature_extractor.py``:
+    ``divisible_by=8 if depth_multiplier == 1.0 else 1``): 0.5 gives 12 channels, not 16.
+    None picks that rule from ``alpha``.
+    """
     if backbone not in BACKBONES:
         raise ValueError(f"backbone must be one of {BACKBONES}, not {backbone!r}")
     if output_stride not in (8, 16):
@@ -37,7 +44,9 @@ def deeplabv3plus(
     if backbone == "xception":
         features, skip, atrous_rates = _xception(image, output_stride)
     else:
-        features, skip, atrous_rates = _mobilenetv2(image, alpha, output_stride), None, ()
+        if divisor is None:
+            divisor = 8 if alpha == 1.0 else 1
+        features, skip, atrous_rates = _mobilenetv2(image, alpha, output_stride, divisor), None, ()
     x = _aspp(features, atrous_rates)
     if skip is not None:
         x = _decoder(x, skip)
@@ -61,10 +70,10 @@ def _relu6(name: str) -> layers.ReLU:
     return layers.ReLU(6.0, name=name)
 
 
-def _inverted_res_block(x, expansion, stride, alpha, filters, block_id, skip_connection, rate=1):
+def _inverted_res_block(x, expansion, stride, alpha, filters, block_id, skip_connection, rate=1, divisor=8):
     inputs = x
     in_channels = x.shape[-1]
-    pointwise_filters = _make_divisible(int(filters * alpha), 8)
+    pointwise_filters = _make_divisible(int(filters * alpha), divisor)
     if block_id:
         prefix = f"expanded_conv_{block_id}_"
         x = layers.Conv2D(expansion * in_channels, 1, use_bias=False, name=prefix + "expand")(x)
@@ -91,12 +100,12 @@ def _inverted_res_block(x, expansion, stride, alpha, filters, block_id, skip_con
     return x
 
 
-def _mobilenetv2(image, alpha: float, output_stride: int):
+def _mobilenetv2(image, alpha: float, output_stride: int, divisor: int = 8):
     # (filters, expansion, stride, skip) per block; output stride 16 keeps block 6's stride and
     # dilates 14-16, output stride 8 (the reference's choice) drops it and dilates 7-16.
     os16 = output_stride == 16
     x = _pad_for(3)(image)
-    x = layers.Conv2D(_make_divisible(32 * alpha, 8), 3, strides=2, use_bias=False, name="Conv")(x)
+    x = layers.Conv2D(_make_divisible(32 * alpha, divisor), 3, strides=2, use_bias=False, name="Conv")(x)
     x = layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="Conv_BN")(x)
     x = _relu6("Conv_Relu6")(x)
     blocks = [
@@ -114,7 +123,7 @@ def _mobilenetv2(image, alpha: float, output_stride: int):
     blocks += [(160, 6, 1, False, mid_rate), (160, 6, 1, True, late_rate), (160, 6, 1, True, late_rate)]
     blocks += [(320, 6, 1, False, late_rate)]
     for block_id, (filters, expansion, stride, skip, rate) in enumerate(blocks):
-        x = _inverted_res_block(x, expansion, stride, alpha, filters, block_id, skip, rate)
+        x = _inverted_res_block(x, expansion, stride, alpha, filters, block_id, skip, rate, divisor)
     return x
 
 

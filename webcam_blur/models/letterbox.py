@@ -22,25 +22,31 @@ class Letterbox:
     The canvas is the ``size`` square, or with ``fit`` the smallest 16:9, 4:3 or square canvas
     with that long side which holds the frame: a 720p frame then costs the network 512x288
     instead of 512x512, the same pixels at the same scale without computing 44% grey padding.
+    With ``stretch`` the frame fills the square, aspect not kept (what the selfie network expects).
     """
 
     frame_height: int
     frame_width: int
     size: int
     fit: bool = False
+    stretch: bool = False
 
     @property
     def content_width(self) -> int:
+        if self.stretch:
+            return self.size
         return max(1, min(self.size, round(self.frame_width * self.size / max(self.frame_height, self.frame_width))))
 
     @property
     def content_height(self) -> int:
+        if self.stretch:
+            return self.size
         return max(1, min(self.size, round(self.frame_height * self.size / max(self.frame_height, self.frame_width))))
 
     @property
     def canvas_shape(self) -> tuple[int, int]:
         """(height, width) of the network input this frame is placed in."""
-        if not self.fit:
+        if not self.fit or self.stretch:
             return self.size, self.size
         short = min(self.content_height, self.content_width)
         for aspect in CANVAS_ASPECTS:

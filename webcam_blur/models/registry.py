@@ -4,7 +4,9 @@ An entry says how to build the Keras model, where its weights come from (pinned 
 license), how a frame is prepared for it and how its output becomes a person margin and
 probability, and its output stride. The rest of the app reads only this.
 
-Adding a network is one entry here plus, if it is a new architecture, its builder module.
+Adding a network is one entry here plus, if it is a new architecture, its builder module. An
+entry without a builder (``build=None``) is not a Keras model: its published TFLite file runs as
+it is, at its own input size.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ..quiet import native_stderr_silenced
-from . import pascal
+from . import pascal, selfie
 from .weights import WeightsSource
 
 
@@ -27,21 +29,39 @@ class ModelSpec:
     summary: str
     license: str
     weights: WeightsSource
-    build: Callable[[tuple[int, int, int]], object]  # input shape (H, W, 3) -> Keras model returning logits
+    build: Callable[[tuple[int, int, int]], object] | None  # (H, W, 3) -> Keras model returning logits; None: see above
     preprocess: Callable[..., np.ndarray]  # (RGB uint8 canvas, out=float32 buffer) -> network input
     decode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # logits -> (person margin, probability)
     stride: int  # network input pixels per output cell
     tflite_layers: int | None = None  # the published file is a TFLite graph with this many conv layers
+    input_size: int | None = None  # a fixed square input (the file's own); None: any, from --model-size
+    stretch: bool = False  # the frame is stretched to the square input instead of letterboxed
+    measured: str = ""  # speed and quality as measured on the shared sets, for `webcam-blur models`
+
+    @property
+    def keras(self) -> bool:
+        return self.build is not None
 
 
-def _deeplab(backbone: str) -> Callable[[tuple[int, int, int]], object]:
+def _deeplab(backbone: str, **options) -> Callable[[tuple[int, int, int]], object]:
+    """The builder of one DeepLabv3+ variant (``options``: classes, alpha, output_stride)."""
+
     def build(shape: tuple[int, int, int]):
         with native_stderr_silenced():  # TensorFlow's C++ start-up lines
             from .deeplab import deeplabv3plus  # Keras loads only when a model is built
 
-        return deeplabv3plus(backbone, input_shape=shape)
+        return deeplabv3plus(backbone, input_shape=shape, **options)
 
     return build
+
+
+def _two_classes(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(background, person) logits -> (person margin, person probability)."""
+    margin = (logits[..., 1] - logits[..., 0]).astype(np.float32)
+    return margin, (1.0 / (1.0 + np.exp(-margin))).astype(np.float32)
+
+
+CORAL = "https://raw.githubusercontent.com/google-coral/test_data/104342d2d3480b3e66203073dac24f4e2dbb4c41/"
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -53,14 +73,45 @@ MODELS: dict[str, ModelSpec] = {
             license="Apache-2.0",
             weights=WeightsSource(
                 "deeplabv3_mnv2_pascal_quant.tflite",
-                "https://raw.githubusercontent.com/google-coral/test_data/"
-                "104342d2d3480b3e66203073dac24f4e2dbb4c41/deeplabv3_mnv2_pascal_quant.tflite",
+                CORAL + "deeplabv3_mnv2_pascal_quant.tflite",
                 "350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398",
                 shipped=True,
             ),
             build=_deeplab("mobilenetv2"),
             preprocess=pascal.preprocess,
             decode=pascal.person,
+            stride=16,
+            tflite_layers=109,
+        ),
+        ModelSpec(
+            name="deeplab-voc-fast",
+            summary="the same official network at half width (depth multiplier 0.5): faster, weaker",
+            license="Apache-2.0",
+            weights=WeightsSource(
+                "deeplabv3_mnv2_dm05_pascal_quant.tflite",
+                CORAL + "deeplabv3_mnv2_dm05_pascal_quant.tflite",
+                "0470d2a782aa54eeeb99d32e7b6b3fb7722905c7c4f5d26bd957ec861366d48b",
+            ),
+            build=_deeplab("mobilenetv2", alpha=0.5),
+            preprocess=pascal.preprocess,
+            decode=pascal.person,
+            stride=16,
+            tflite_layers=109,
+        ),
+        ModelSpec(
+            name="deeplab-portrait",
+            summary="DeepLabv3+ MobileNetV2 at half width, 2 classes, fine-tuned on portraits (AISegment) by "
+            "anilsathyan7/Portrait-Segmentation; weak on full-body people",
+            license="MIT",
+            weights=WeightsSource(
+                "deeplab_aiseg513_dm05_float.tflite",
+                "https://raw.githubusercontent.com/anilsathyan7/Portrait-Segmentation/"
+                "dbf69b043cf70d3362bc500ee620f20807e622d2/models/deeplab_dm05_513/deeplab_aiseg513_dm05_float.tflite",
+                "38b3f31099b2aa8a826d51f7890225d72a2c57a849f4a09f988b5247716bac34",
+            ),
+            build=_deeplab("mobilenetv2", classes=2, alpha=0.5, output_stride=16),
+            preprocess=pascal.preprocess,
+            decode=_two_classes,
             stride=16,
             tflite_layers=109,
         ),
@@ -78,6 +129,19 @@ MODELS: dict[str, ModelSpec] = {
             preprocess=pascal.preprocess,
             decode=pascal.person,
             stride=4,
+        ),
+        ModelSpec(
+            name="selfie",
+            summary="MediaPipe selfie segmentation, 256x256 (Google Meet's and LFBW's model family; not a "
+            "Keras model: its TFLite file runs as it is)",
+            license="Apache-2.0",
+            weights=selfie.SELFIE,
+            build=None,
+            preprocess=selfie.preprocess,
+            decode=selfie.person,
+            stride=1,
+            input_size=selfie.INPUT_SIZE,
+            stretch=True,
         ),
     )
 }

@@ -86,6 +86,7 @@ class PersonSegmenter:
         threads: int | None = None,
         device: str = "auto",
         fit: bool = True,
+        models_dir: str | os.PathLike | None = None,
     ) -> "PersonSegmenter":
         """The network with its weights (the published ones by default) and a runtime per canvas shape.
 
@@ -95,9 +96,14 @@ class PersonSegmenter:
         from . import weights as weights_module
         from .runtime import make_runtime
 
-        path = Path(weights) if weights else weights_module.locate(spec.weights)
+        path = Path(weights) if weights else weights_module.locate(spec.weights, models_dir)
         if not path.is_file():
             raise WebcamBlurError(f"weights file not found: {path}")
+        if not spec.keras:
+            if runtime != "lite" or device == "gpu":
+                raise WebcamBlurError(f"{spec.name} is not a Keras model: it runs through LiteRT on the CPU only "
+                                      "(drop --runtime keras and --device gpu)")
+            return cls(spec, lambda shape: _published_runtime(spec, path, shape, threads), spec.input_size, fit=False)
         cache = weights_module.cache_dir()
         key = f"{weights_module.sha256_of(path)[:16]}-{spec.name}-v{__version__}"
         models: dict[tuple[int, int], object] = {}
@@ -119,7 +125,7 @@ class PersonSegmenter:
         return cls(spec, runtime_for, size, fit)
 
     def letterbox(self, width: int, height: int) -> Letterbox:
-        return Letterbox(height, width, self.size, self.fit)
+        return Letterbox(height, width, self.size, self.fit, self.spec.stretch)
 
     def prepare(self, width: int, height: int) -> None:
         """Make the runtime for frames of this size now, not when the first one arrives."""
@@ -145,3 +151,17 @@ class PersonSegmenter:
         logits, box = self.logits(frame)
         margin, probability = self.spec.decode(logits)
         return Segmentation(margin, probability, box, self.spec.stride)
+
+
+def _published_runtime(spec: ModelSpec, path: Path, shape: tuple[int, int], threads: int | None) -> Runtime:
+    """A network that is not a Keras model: its own TFLite file, which must take ``shape``."""
+    from .runtime import LiteRuntime
+
+    try:
+        runtime = LiteRuntime(path, threads)
+    except (ValueError, RuntimeError) as e:
+        raise WebcamBlurError(f"{path} is not a readable TFLite model ({' '.join(str(e).split())})") from None
+    if runtime.input_shape != (1, *shape, 3):
+        raise WebcamBlurError(f"{path} is not the {spec.name} network: it takes {runtime.input_shape}, "
+                              f"not (1, {shape[0]}, {shape[1]}, 3)")
+    return runtime

@@ -91,21 +91,29 @@ def models_dir() -> Path | None:
     return Path(folder).expanduser() if folder else None
 
 
-def locate(source: WeightsSource) -> Path:
-    """A published weights file: the copy inside the package if it ships, else one in the models
-    folder whose hash matches, else downloaded once."""
+def locate(source: WeightsSource, folder: Path | None = None) -> Path:
+    """A published weights file: a local copy (see :func:`local_copy`), else downloaded once."""
+    return local_copy(source, folder) or fetch(source)
+
+
+def local_copy(source: WeightsSource, folder: Path | None = None) -> Path | None:
+    """The copy inside the package if it ships, else one in the models folder (``folder``, else
+    ``$WEBCAM_BLUR_MODELS``), else an earlier download, each only if its hash matches."""
     if source.shipped:
         path = bundled(source.filename)
         if path.is_file() and sha256_of(path) == source.sha256:
             return path
         log.warning("the network file shipped in the package is missing or damaged (%s); looking further", path)
-    folder = models_dir()
+    folder = Path(folder).expanduser() if folder else models_dir()
     if folder is not None and (folder / source.filename).is_file():
         path = folder / source.filename
         if source.sha256 is None or sha256_of(path) == source.sha256:
             return path
         log.warning("%s does not have the published SHA-256; not using it", path)
-    return fetch(source)
+    downloaded = cache_dir() / source.filename
+    if source.sha256 is not None and downloaded.is_file() and sha256_of(downloaded) == source.sha256:
+        return downloaded  # checked here: Keras' own check would import TensorFlow on every start
+    return None
 
 
 def fetch(source: WeightsSource) -> Path:
@@ -213,6 +221,8 @@ def tflite_weights(path: Path, layers: int = 109) -> dict[str, list[np.ndarray]]
         detail = tensors[index]
         q = detail["quantization_parameters"]
         raw = interpreter.get_tensor(index).astype(np.float32)
+        if detail["dtype"] == np.float32 and not len(q["scales"]):
+            return raw  # a float file: nothing to dequantize
         if len(q["scales"]) != 1:
             raise WebcamBlurError(f"{path}: expected per-tensor quantization, found {len(q['scales'])} scales")
         return (raw - float(q["zero_points"][0])) * float(q["scales"][0])
@@ -224,6 +234,7 @@ def tflite_weights(path: Path, layers: int = 109) -> dict[str, list[np.ndarray]]
         _, weight_index, bias_index = (int(i) for i in op["inputs"][:3])
         layer = _reference_layer_name(tensors[weight_index]["name"])
         kernel = dequantized(weight_index).transpose(1, 2, 3, 0)  # (O,H,W,I) / (1,H,W,C) -> Keras
+        kernel = _undilated(kernel, path, layer)
         bias = dequantized(bias_index)
         if layer == "logits_semantic":
             result[layer] = [kernel, bias]
@@ -239,9 +250,34 @@ def tflite_weights(path: Path, layers: int = 109) -> dict[str, list[np.ndarray]]
     return result
 
 
+# The first component that is the weight itself, not the layer: quantized exports name a folded
+# weight ``.../expand/Conv2D_Fold`` or ``.../depthwise/depthwise_Fold``, float exports keep the
+# variable (``.../expand/weights/read/_24__cf__24``, ``.../depthwise/depthwise_weights/read/...``).
+_WEIGHT_LEAVES = ("Conv2D_Fold", "depthwise_Fold", "Conv2D", "weights", "depthwise_weights")
+
+
 def _reference_layer_name(tensor_name: str) -> str:
-    """``MobilenetV2/expanded_conv_3/expand/Conv2D_Fold;...`` -> ``expanded_conv_3_expand``."""
+    """``MobilenetV2/expanded_conv_3/expand/Conv2D_Fold;...`` -> ``expanded_conv_3_expand``
+    (also ``MobilenetV2/Conv/weights/read/_4__cf__4`` -> ``Conv``)."""
     parts = tensor_name.split(";")[0].split("/")
     if parts[0] == "MobilenetV2":
         parts = parts[1:]
+    for end, part in enumerate(parts):
+        if part in _WEIGHT_LEAVES:
+            return "_".join(parts[:end])
     return "_".join(parts[:-1])
+
+
+def _undilated(kernel: np.ndarray, path: Path, layer: str) -> np.ndarray:
+    """A depthwise kernel the converter stored pre-dilated (3x3 at rate r as a (2r+1)^2 kernel with
+    zeros between the taps, seen in float exports at output stride 8) -> its 3x3 taps."""
+    size = kernel.shape[0]
+    if size <= 3 or kernel.shape[1] != size or (size - 1) % 2:
+        return kernel
+    rate = (size - 1) // 2
+    taps = kernel[::rate, ::rate]
+    off_grid = kernel.copy()
+    off_grid[::rate, ::rate] = 0
+    if taps.shape[:2] != (3, 3) or np.abs(off_grid).max() > 0:
+        raise WebcamBlurError(f"{path}: {layer} has a {size}x{size} kernel that is not a dilated 3x3 one")
+    return taps
