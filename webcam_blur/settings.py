@@ -111,7 +111,7 @@ class Settings:
     # model
     model: str = option(DEFAULT_MODEL, _choice(*MODELS), "segmentation network: " + "; ".join(
         f"{name}: {spec.summary}" for name, spec in MODELS.items()), group="model")
-    weights: Path | None = option(None, _path, "weights file for the network: its published .tflite, our cached "
+    weights: Path | None = option(None, _path, "weights file for the network: its published .tflite, a Keras "
                                   ".weights.h5, or a reference DeepLabv3+ .h5 (default: the published file; the "
                                   "default network ships with the package)", group="model", metavar="PATH",
                                   show_default=False)
