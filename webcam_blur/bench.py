@@ -42,7 +42,7 @@ from .live.outputs import Outputs
 from .live.pipeline import Pipeline
 from .look.background import cover
 from .models.registry import MODELS
-from .settings import CANVASES, DEFAULTS, DEVICES, MASKS, Settings, make_settings
+from .settings import CANVASES, DEFAULTS, DEVICES, MASKS, RUNTIMES, Settings, make_settings
 from .sinks import NullSink
 
 RESOLUTIONS = {"640x480": (640, 480), "1280x720": (1280, 720), "1920x1080": (1920, 1080)}
@@ -225,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="network input: the frame's own aspect (fit) or padded to a square (default: %(default)s)")
     parser.add_argument("--threads", type=int, help="inference threads (default: the app's default)")
     parser.add_argument("--device", choices=DEVICES, default=DEFAULTS.device, help="inference device (default: %(default)s)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default=DEFAULTS.runtime,
+                        help="lite, int8 (quantized: about half the network's time) or keras (default: %(default)s)")
     parser.add_argument("--resolutions", default=",".join(RESOLUTIONS), help="comma-separated, from: %(default)s")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced run (default: %(default)s)")
     parser.add_argument("--naive-seconds", type=float, default=5.0, help="length of each naive run (default: %(default)s)")
@@ -247,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         if not video.is_file():
             raise WebcamBlurError(f"benchmark video not found: {video} (pass --video)")
         values = {"model": args.model, "model_size": args.model_size, "canvas": args.canvas, "device": args.device,
-                  "matte": args.mask, "motion_gate": args.motion_gate}
+                  "runtime": args.runtime, "matte": args.mask, "motion_gate": args.motion_gate}
         values.update({key: value for key, value in (("weights", args.weights), ("threads", args.threads)) if value})
         settings = make_settings(values)
         results = benchmark(video, settings, resolutions, args.seconds, args.naive_seconds)

@@ -94,6 +94,7 @@ class PersonSegmenter:
         converted) only when a runtime must be made from it, once, for every shape that needs it.
         """
         from . import weights as weights_module
+        from .calibration import calibration_inputs
         from .runtime import make_runtime
 
         path = Path(weights) if weights else weights_module.locate(spec.weights, models_dir)
@@ -119,8 +120,10 @@ class PersonSegmenter:
             return models[shape]
 
         def runtime_for(shape: tuple[int, int]) -> Runtime:
-            cached = cache / f"runtime-{key}-{shape[0]}x{shape[1]}.tflite"
-            return make_runtime(lambda: keras_model(shape), runtime, device, cached, shape, threads)
+            kind = "-int8" if runtime == "int8" else ""
+            cached = cache / f"runtime-{key}{kind}-{shape[0]}x{shape[1]}.tflite"
+            return make_runtime(lambda: keras_model(shape), runtime, device, cached, shape, threads,
+                                lambda: calibration_inputs(shape, spec.preprocess))
 
         return cls(spec, runtime_for, size, fit)
 
