@@ -82,6 +82,8 @@ MODELS: dict[str, ModelSpec] = {
             decode=pascal.person,
             stride=16,
             tflite_layers=109,
+            measured="31 ms per 720p mask (20 ms with --runtime int8); refined IoU / boundary F: portraits "
+            "0.956 / 0.590, people 0.859 / 0.678",
         ),
         ModelSpec(
             name="deeplab-voc-fast",
@@ -97,6 +99,7 @@ MODELS: dict[str, ModelSpec] = {
             decode=pascal.person,
             stride=16,
             tflite_layers=109,
+            measured="13 ms per 720p mask; refined IoU / boundary F: portraits 0.953 / 0.580, people 0.839 / 0.645",
         ),
         ModelSpec(
             name="deeplab-portrait",
@@ -114,6 +117,7 @@ MODELS: dict[str, ModelSpec] = {
             decode=_two_classes,
             stride=16,
             tflite_layers=109,
+            measured="13 ms per 720p mask; refined IoU / boundary F: portraits 0.957 / 0.631, people 0.597 / 0.420",
         ),
         ModelSpec(
             name="deeplab-xception",
@@ -142,6 +146,7 @@ MODELS: dict[str, ModelSpec] = {
             stride=1,
             input_size=selfie.INPUT_SIZE,
             stretch=True,
+            measured="7 ms per 720p mask; refined IoU / boundary F: portraits 0.965 / 0.643, people 0.849 / 0.697",
         ),
     )
 }
