@@ -1,7 +1,7 @@
 """When the network must run: only where the picture changed.
 
 Most of a call is a person talking in front of a still room. A 64-pixel-wide grey thumbnail of
-each frame (~0.1 ms) is compared with that of the frame the network last saw; changes deep
+each frame (0.9 ms at 720p, 0.35 ms at 480p) is compared with that of the frame the network last saw; changes deep
 inside the person (a talking mouth, a gesture in front of the chest) cannot move the matte's
 edge and are ignored. While nothing else changed, the matte we have is still right: the network
 waits, and refreshes it only every ``keep_alive`` seconds. Any change at the person's edge or
