@@ -165,12 +165,13 @@ def run_live(settings: Settings) -> None:
             "--no-preview and --no-vcam leave nowhere to show the result: add --output FILE, or drop one of them"
         )
     refuse_same_file(settings.output, settings.input, settings.background)
-    if settings.input and settings.output and "://" not in settings.input and not settings.every_frame:
-        # A recording of a file is a copy of it: no frame may be skipped (a 1-frame clip wrote none).
-        log.info("recording a file from a file: every frame, in order (as with --every-frame)")
+    copy = settings.input and settings.output and "://" not in settings.input and not settings.every_frame
+    if copy:  # a recording of a file is a copy of it: no frame may be skipped (a 1-frame clip wrote none)
         settings = dataclasses.replace(settings, every_frame=True)
     with contextlib.ExitStack() as resources:
         source = open_source(settings, resources)
+        if copy:
+            log.info("recording a file from a file: every frame, in order (as with --every-frame)")
         run_pipeline(settings, source, resources, optional_outputs=False)
 
 

@@ -153,8 +153,6 @@ class Pipeline:
         self.outputs = outputs
         self.controls = controls or Controls()
         self.gate = gate  # live mode only: a file in order (every_frame) is segmented frame by frame
-        # (capture time of the frame the network last saw, of the newest the gate found unchanged since)
-        self._unchanged: tuple[float, float] = (float("nan"), float("nan"))
         self.every_frame = every_frame
         self.show_stats = show_stats
         self.stats = Stats()
@@ -163,9 +161,7 @@ class Pipeline:
         self._last_frame_at = time.perf_counter()
         self._stop = threading.Event()
         self._crew = Crew(self._stop)
-        self._frames = Latest()
-        self._segmentations = Latest()
-        self._mattes = Latest()
+        self._frames, self._segmentations, self._mattes = Latest(), Latest(), Latest()  # newest of each, see mailbox.py
         self._ordered: queue.Queue = queue.Queue(maxsize=8)
 
     def stop(self) -> None:
@@ -249,7 +245,7 @@ class Pipeline:
                     time.sleep(0.05)  # nobody is watching: no inference
                     continue
                 if self.gate is not None and not self.gate.needed(item.frame, item.captured):
-                    self._unchanged = (self.gate.seen_at, item.captured)
+                    self.stats.unchanged(self.gate.seen_at, item.captured)
                     continue  # the picture did not change where it matters: the matte we have is right
                 segmentation = self.stats.timed(self.stats.inference_ms, self.segmenter.segment, item.frame)
                 if self.gate is not None:
@@ -296,9 +292,7 @@ class Pipeline:
             if masked is None:
                 continue  # never show an unblurred background before the first mask
             matte_item, matte = masked
-            network_saw, unchanged_until = self._unchanged
-            fits = unchanged_until if network_saw == matte_item.captured else None
-            self._emit(item, matte, matte_item.captured, fits)
+            self._emit(item, matte, matte_item.captured)
 
     def _ordered_output_loop(self) -> None:
         while not self._stop.is_set():
@@ -315,7 +309,7 @@ class Pipeline:
             self.stats.masks += 1
             self._emit(item, matte, item.captured)
 
-    def _emit(self, item: Stamped, matte: np.ndarray, matte_captured: float, fits: float | None = None) -> None:
+    def _emit(self, item: Stamped, matte: np.ndarray, matte_captured: float) -> None:
         started = time.perf_counter()
         out = render(self.controls.view, self.compositor, item.frame, matte)
         done = time.perf_counter()
@@ -323,7 +317,7 @@ class Pipeline:
         if self._meter.update() and self.show_stats:
             log.info("%s", self._meter.text)
         self.outputs.show(out, self._meter.text if self.show_stats else None)
-        self.stats.frame_out(item.captured, matte_captured, done, fits)
+        self.stats.frame_out(item.captured, matte_captured, done)
 
     def _poll_keys(self) -> None:
         key = self.outputs.poll_key()

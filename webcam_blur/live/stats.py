@@ -27,6 +27,7 @@ class Stats:
     latency_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     mask_age_ms: deque = field(default_factory=lambda: deque(maxlen=2000))  # see frame_out
     source_age_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
+    _unchanged: tuple[float, float] = (float("nan"), float("nan"))  # see unchanged()
 
     def timed(self, timings: deque, work, *args):
         """``work(*args)``, its duration in ms appended to ``timings``."""
@@ -35,20 +36,26 @@ class Stats:
         timings.append((time.perf_counter() - started) * 1000)
         return result
 
-    def frame_out(self, captured: float, matte_captured: float, composed: float, fits: float | None = None) -> None:
+    def unchanged(self, seen: float, until: float) -> None:
+        """The change gate found the frame captured at ``until`` unchanged from the one the network
+        saw (captured at ``seen``): that frame's matte is known to fit it."""
+        self._unchanged = (seen, until)
+
+    def frame_out(self, captured: float, matte_captured: float, composed: float) -> None:
         """A frame went out: it was captured at ``captured``, its matte's frame at ``matte_captured``.
 
-        ``fits``: a later capture time up to which the change gate found the picture unchanged, so
-        that the matte is known to fit it. Mask age counts from there: a still picture's matte is
-        not stale however long ago the network saw it. ``source_age_ms`` counts from the frame the
-        network saw.
+        Mask age counts from the newest frame the matte is known to fit (see :meth:`unchanged`): a
+        still picture's matte is not stale however long ago the network saw it. ``source_age_ms``
+        counts from the frame the network saw.
         """
         self.frames_out += 1
         self.last_out = time.perf_counter()
         if self.first_out is None:
             self.first_out = self.last_out
         self.latency_ms.append((self.last_out - captured) * 1000)
-        self.mask_age_ms.append((composed - max(matte_captured, fits or matte_captured)) * 1000)
+        seen, until = self._unchanged
+        fits = until if seen == matte_captured else matte_captured
+        self.mask_age_ms.append((composed - fits) * 1000)
         self.source_age_ms.append((composed - matte_captured) * 1000)
 
     def output_fps(self) -> float:
