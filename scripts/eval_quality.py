@@ -12,7 +12,8 @@ Each DIR holds images/ and masks/ with the same stems (masks: nonzero = person).
                how far smoothing trails the picture
 Variants: raw (network argmax), refined (the app's default mask), gated (refined, with the live
 app's change gate deciding on which video frames the network runs; between them the last mask is
-kept, as the app does; on photos it equals refined). The last two lines are always
+kept, as the app does; on photos it equals refined), cleanup (refined with --cleanup: small blobs
+dropped, enclosed holes filled). The last two lines are always
 ``mean IoU`` and ``boundary F`` of the default settings on the first DIR with the first --model, --size and --canvas.
 """
 
@@ -40,7 +41,8 @@ from webcam_blur.settings import CANVASES, DEFAULTS, MASKS, RUNTIMES, make_setti
 SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 VIDEO_SUFFIXES = {".mkv", ".mp4", ".avi", ".mov"}
-VARIANTS = (*MASKS, "gated")
+VARIANTS = (*MASKS, "gated", "cleanup")
+VARIANT_OPTIONS = {"cleanup": {"cleanup": True}}  # RefineSettings of variants that are not the default
 DEFAULT_VARIANT = DEFAULTS.matte
 
 
@@ -73,7 +75,7 @@ def masks_for(variant: str, image, segmentation, refiner: MaskRefiner) -> np.nda
 
 
 def evaluate_pairs(segmenter, found, variants, verbose: bool, sheet_rows: list) -> dict:
-    still = MaskRefiner(RefineSettings(temporal=0.0))
+    still = {v: MaskRefiner(RefineSettings(temporal=0.0, **VARIANT_OPTIONS.get(v, {}))) for v in variants}
     scores = {v: {} for v in variants}
     for image_path, mask_path in found:
         image = cv2.imread(str(image_path))
@@ -86,7 +88,7 @@ def evaluate_pairs(segmenter, found, variants, verbose: bool, sheet_rows: list) 
         segmentation = segmenter.segment(image)
         line = []
         for variant in variants:
-            mask = masks_for(variant, image, segmentation, still)
+            mask = masks_for(variant, image, segmentation, still[variant])
             scores[variant][image_path.name] = {"iou": iou(mask, truth), "boundary_f": boundary_f(mask, truth)}
             line.append(f"{variant} IoU {scores[variant][image_path.name]['iou']:.3f} BF {scores[variant][image_path.name]['boundary_f']:.3f}")
             if variant == DEFAULT_VARIANT and len(sheet_rows) < 8:
@@ -109,7 +111,7 @@ def evaluate_videos(segmenter, videos: list[Path], variants, verbose: bool) -> d
     for video in videos:
         capture = cv2.VideoCapture(str(video))
         fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-        refiners = {v: MaskRefiner(RefineSettings()) for v in variants}
+        refiners = {v: MaskRefiner(RefineSettings(**VARIANT_OPTIONS.get(v, {}))) for v in variants}
         instant = MaskRefiner(RefineSettings(temporal=0.0))
         gate = ChangeGate()
         previous = {v: None for v in variants}

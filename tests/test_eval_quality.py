@@ -20,7 +20,7 @@ def test_eval_quality_prints_mean_iou_on_shared_portraits(shared, tflite_path, t
         (folder / "masks" / (image.stem + ".png")).symlink_to(shared / "data" / "portraits" / "masks" / (image.stem + ".png"))
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "eval_quality.py"), str(folder), "--weights", str(tflite_path),
-         "--json", str(tmp_path / "q.json"), "--compare", "raw,refined", "--canvas", "fit,square", "--sheet", str(tmp_path / "sheet.png")],
+         "--json", str(tmp_path / "q.json"), "--compare", "raw,refined,cleanup", "--canvas", "fit,square", "--sheet", str(tmp_path / "sheet.png")],
         capture_output=True,
         text=True,
         timeout=600,
@@ -31,7 +31,7 @@ def test_eval_quality_prints_mean_iou_on_shared_portraits(shared, tflite_path, t
     boundary = float(re.fullmatch(r"boundary F (0\.\d{3})", lines[-1]).group(1))
     assert mean_iou > 0.9 and 0.1 < boundary <= 1.0
     for row in ("deeplab-voc | 512 | fit | raw", "deeplab-voc | 512 | fit | refined", "deeplab-voc | 512 | square | raw",
-                "deeplab-voc | 512 | square | refined"):
+                "deeplab-voc | 512 | square | refined", "deeplab-voc | 512 | fit | cleanup"):
         assert f"| subset (8) | {row} |" in result.stdout
     assert (tmp_path / "q.json").exists()
     sheet = cv2.imread(str(tmp_path / "sheet.png"))
