@@ -26,6 +26,7 @@ from webcam_blur import app
 from webcam_blur.bench import shared_dir
 from webcam_blur.capture import ReplaySource
 from webcam_blur.errors import WebcamBlurError
+from webcam_blur.frames import decode_video
 from webcam_blur.live.outputs import Outputs
 from webcam_blur.live.pipeline import Pipeline
 from webcam_blur.settings import make_settings
@@ -81,15 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         width, height = (int(v) for v in args.size.split("x"))
-        capture = cv2.VideoCapture(str(args.video))
-        frames = []
-        while len(frames) < 120:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(cv2.resize(frame, (width, height)))
-        if not frames:
-            raise WebcamBlurError(f"cannot decode {args.video}")
+        frames = [cv2.resize(frame, (width, height)) for frame in decode_video(args.video, 120)]
         settings = make_settings({"weights": str(args.weights)} if args.weights else {})
         segmenter = app.build_segmenter(settings)
         pipeline_box = {}

@@ -37,6 +37,7 @@ import numpy as np
 from . import app
 from .capture import Pacer, ReplaySource
 from .errors import WebcamBlurError
+from .frames import decode_video
 from .live.controls import Controls
 from .live.outputs import Outputs
 from .live.pipeline import Pipeline
@@ -89,20 +90,6 @@ def _peak_rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def decode(video: Path, count: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    while len(frames) < count:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    if not frames:
-        raise WebcamBlurError(f"cannot decode any frame from {video}")
-    return frames
 
 
 def run_ours(segmenter, frames, seconds: float, paced: bool, settings: Settings, watched: bool = True) -> dict:
@@ -271,7 +258,7 @@ def benchmark(video: Path, settings: Settings, resolutions: list[str], seconds: 
     from .models import weights as weights_module
     from .peer import PeerLoop
 
-    decoded = decode(video, 90)
+    decoded = decode_video(video, 90)
     segmenter = app.build_segmenter(settings)
     peer = PeerLoop(settings.threads)
     results = {}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
+
+from .errors import WebcamBlurError
 
 
 def as_bgr(frame: np.ndarray) -> np.ndarray:
@@ -24,6 +28,21 @@ def as_bgr(frame: np.ndarray) -> np.ndarray:
     if frame.shape[2] == 4:
         return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
     return np.ascontiguousarray(frame)
+
+
+def decode_video(path: Path, count: int | None = None) -> list[np.ndarray]:
+    """The first ``count`` frames of a video file (all of them when None); one line if none decodes."""
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while count is None or len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    if not frames:
+        raise WebcamBlurError(f"cannot decode any frame from {path}")
+    return frames
 
 
 def _to_uint8(frame: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..assets import DEMO_CLIP, bundled
-from ..errors import WebcamBlurError
+from ..frames import decode_video
 from .letterbox import PAD_VALUE
 
 FRAMES = 30
@@ -23,16 +23,7 @@ FRAMES = 30
 def calibration_inputs(shape: tuple[int, int], preprocess: Callable[..., np.ndarray],
                        count: int = FRAMES) -> list[np.ndarray]:
     """``count`` network inputs (1, H, W, 3) of ``shape``: clip frames fitted into the canvas as the app does."""
-    capture = cv2.VideoCapture(str(bundled(DEMO_CLIP)))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    if not frames:
-        raise WebcamBlurError(f"cannot calibrate int8: the shipped clip {bundled(DEMO_CLIP)} does not decode")
+    frames = decode_video(bundled(DEMO_CLIP))
     height, width = shape
     inputs = []
     for frame in (frames[i] for i in np.linspace(0, len(frames) - 1, count).astype(int)):
