@@ -138,7 +138,7 @@ def fetch(source: WeightsSource) -> Path:
     except Exception as e:  # noqa: BLE001 - get_file raises bare Exception on network errors
         raise WebcamBlurError(
             f"could not download {source.filename} ({_download_failure(e, source.url)}); download "
-            f"{source.url} and put it at {target}, or pass --weights PATH"
+            f"{source.url} and put it at {target} or in a folder named by --models-dir"
         ) from None
     if source.sha256 is None:
         _check_recorded_hash(path)
