@@ -7,7 +7,8 @@ import pytest
 from helpers import sharpness
 from webcam_blur.errors import WebcamBlurError
 from webcam_blur.look.compositor import Compositor
-from webcam_blur.look.effects import Blur, blurred_background
+from webcam_blur.look.blur import blurred_background
+from webcam_blur.look.effects import Blur
 from webcam_blur.settings import make_settings
 
 

@@ -5,7 +5,8 @@ import numpy as np
 
 from webcam_blur.look.background import Background
 from webcam_blur.look.compositor import Compositor
-from webcam_blur.look.effects import EFFECTS, Pixelate, Replace, blurred_background
+from webcam_blur.look.blur import blurred_background
+from webcam_blur.look.effects import EFFECTS, Pixelate, Replace
 
 
 def _red_person():

@@ -7,6 +7,8 @@ from typing import ClassVar, Protocol
 import cv2
 import numpy as np
 
+from .scratch import Scratch
+
 
 class Effect(Protocol):
     """Exists for documentation and static typing: what the compositor needs of an effect (``effects.py``)."""
@@ -32,13 +34,7 @@ class Compositor:
     def __init__(self, effect: Effect, feather: float = 0.004) -> None:
         self.effect = effect
         self.feather = feather
-        self._buffers: dict[tuple, np.ndarray] = {}
-
-    def _buffer(self, name: str, shape: tuple) -> np.ndarray:
-        key = (name, shape)
-        if key not in self._buffers:
-            self._buffers[key] = np.empty(shape, np.uint8)
-        return self._buffers[key]
+        self._buffer = Scratch()
 
     def alpha(self, matte: np.ndarray) -> np.ndarray:
         """Person weight 0..255, feathered by an area-down/linear-up resample (``feather`` > 0)."""

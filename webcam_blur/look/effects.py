@@ -13,84 +13,9 @@ import numpy as np
 
 from ..resources import Resource
 from .background import Background
+from .blur import GROW, blurred_background
+from .lens import defocus, lens_blur
 
-_GROW = np.ones((3, 3), np.uint8)
-
-
-def blur_sigma(strength: float, height: int, width: int) -> float:
-    """Strength 0..100 as a Gaussian sigma in pixels; relative to the frame so 480p and 4K look alike."""
-    return strength / 100.0 * 0.04 * min(height, width)
-
-
-def _levels(sigma: float, height: int, width: int) -> int:
-    """How many times to halve so the remaining blur is ~2-4 px: the same look at a fraction of the cost."""
-    levels = 0
-    while sigma >= 4.0 and min(height, width) >= 16:
-        sigma, height, width, levels = sigma / 2, (height + 1) // 2, (width + 1) // 2, levels + 1
-    return levels
-
-
-def _halved(frame: np.ndarray, levels: int) -> np.ndarray:
-    """Halve ``levels`` times with a low-pass, so no aliasing shimmer: a 2x2 box first (a third of
-    ``pyrDown``'s cost and indistinguishable under a blur this wide), then ``pyrDown``."""
-    small = frame
-    height, width = frame.shape[:2]
-    for level in range(levels):
-        if level == 0 and height % 2 == 0 and width % 2 == 0:
-            small = cv2.resize(small, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-        else:
-            small = cv2.pyrDown(small)
-    return small
-
-
-def blurred_background(
-    frame: np.ndarray, strength: float, matte: np.ndarray | None = None, bokeh: bool = False
-) -> np.ndarray | None:
-    """The frame's background, blurred, as a fresh array of the frame's size (None: too weak to show).
-
-    Computed at reduced resolution. With ``matte`` (0..255, person = 255) the blur is a
-    normalized convolution of the background alone, so the person's colours do not bleed into
-    it as a halo. ``bokeh`` uses a disc instead of a Gaussian and lets highlights bloom, like a lens.
-    """
-    height, width = frame.shape[:2]
-    sigma = blur_sigma(strength, height, width)
-    if sigma < 0.5:
-        return None
-    levels = _levels(sigma, height, width)
-    small = _halved(frame, levels)
-    sigma /= 2**levels
-    image = small.astype(np.float32) * (1 / 255)
-    if bokeh:
-        image = image * image * image  # highlights dominate the disc, as light does in a lens
-        radius = max(1, round(1.7 * sigma))
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)).astype(np.float32)
-        kernel /= kernel.sum()
-
-        def spread(x):
-            return cv2.filter2D(x, -1, kernel, borderType=cv2.BORDER_REFLECT)
-    else:
-
-        def spread(x):
-            return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-
-    if matte is None:
-        result = spread(image)
-    else:
-        # The person, grown by a pixel so that its mixed edge pixels do not count as background.
-        person = cv2.dilate(cv2.resize(matte, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA), _GROW)
-        weight = 1.0 - person.astype(np.float32) * (1 / 255)
-        plain = spread(image)
-        total = spread(weight)
-        background = spread(image * weight[..., None]) / np.maximum(total, 1e-3)[..., None]
-        # Where no background is near (deep inside the person), fall back to the plain blur.
-        trust = np.clip(total * 20.0, 0.0, 1.0)[..., None]
-        result = plain + trust * (background - plain)
-    if bokeh:
-        result = np.cbrt(np.maximum(result, 0.0))
-    result = cv2.convertScaleAbs(result, alpha=255.0)
-    if result.shape[:2] == (height, width):
-        return result
-    return cv2.resize(result, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 class Blur(Resource):
@@ -156,7 +81,7 @@ class Pixelate(Resource):
         if block < 2:
             return None
         grid = (max(1, width // block), max(1, height // block))
-        weight = 1.0 - cv2.dilate(matte, _GROW).astype(np.float32) * (1 / 255)  # the person adds no colour
+        weight = 1.0 - cv2.dilate(matte, GROW).astype(np.float32) * (1 / 255)  # the person adds no colour
         total = cv2.resize(weight, grid, interpolation=cv2.INTER_AREA)
         colour = cv2.resize(frame.astype(np.float32) * weight[..., None], grid, interpolation=cv2.INTER_AREA)
         plain = cv2.resize(frame, grid, interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -167,4 +92,43 @@ class Pixelate(Resource):
         pass
 
 
-EFFECTS: dict[str, type] = {effect.name: effect for effect in (Blur, Bokeh, Replace, Pixelate)}
+class Depth(Resource):
+    """A lens focused on the person (``lens.py``); depth comes from a small network (``models/depth.py``).
+
+    The room rarely moves, so depth is estimated now and then (``refresh``, every
+    ``refresh_period`` seconds, which the live pipeline calls from a thread of its own), not per frame.
+    """
+
+    name = "depth"
+    help = ("a lens focused on you: the farther something is behind you, the more it blurs (a small depth "
+            "network, TCMonoDepth, refreshed every second)")
+    done = "lens-blurred the background by its depth"
+    needs_background = False
+    refresh_period = 1.0  # seconds
+
+    def __init__(self, estimator) -> None:
+        self.estimator = estimator
+        self._depth: np.ndarray | None = None
+
+    @classmethod
+    def from_settings(cls, settings) -> "Depth":
+        from ..models.depth import DepthEstimator
+
+        return cls(DepthEstimator.load(settings.models_dir, settings.threads))
+
+    def refresh(self, frame: np.ndarray) -> None:
+        """Estimate the depth of ``frame`` for the frames to come."""
+        self._depth = self.estimator.estimate(frame)
+
+    def backdrop(self, frame: np.ndarray, matte: np.ndarray, strength: float) -> np.ndarray | None:
+        if self._depth is None:
+            self.refresh(frame)
+        depth = self._depth
+        person = cv2.resize(matte, (depth.shape[1], depth.shape[0]), interpolation=cv2.INTER_AREA) > 127
+        return lens_blur(frame, matte, defocus(depth, person), strength)
+
+    def close(self) -> None:
+        pass
+
+
+EFFECTS: dict[str, type] = {effect.name: effect for effect in (Blur, Bokeh, Depth, Replace, Pixelate)}
