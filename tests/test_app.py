@@ -197,3 +197,37 @@ def test_every_frame_of_a_short_file_reaches_the_recording(shared, tflite_path, 
                      "--weights", str(tflite_path))
     assert result.returncode == 0, result.stderr
     assert len(video_frames(out)) == length
+
+
+def test_framing_auto_writes_every_frame_at_the_input_size(shared, tmp_path):
+    """The issue's command verbatim; the clip's person fills the frame, so the crop stays whole."""
+    clip, out = shared / "videos" / CLIP, tmp_path / "out.mp4"
+    result = run_app("--input", str(clip), "--output", str(out), "--every-frame", "--no-preview", "--no-vcam",
+                     "--framing", "auto")
+    assert result.returncode == 0, result.stderr
+    written = video_frames(out)
+    assert len(written) == 77 and all(frame.shape == (480, 640, 3) for frame in written)
+
+
+def test_a_small_person_is_framed_and_lifted_with_the_depth_lens(shared, tmp_path, segmenter):
+    """A dark, small person in a wider picture, through the real command with every new look at once:
+    the output keeps its size, zooms in on the person, and lifts them."""
+    frames = video_frames(shared / "videos" / CLIP)
+    small = tmp_path / "small.mkv"
+    writer = cv2.VideoWriter(str(small), cv2.VideoWriter_fourcc(*"FFV1"), 30, (640, 480))
+    for frame in frames:
+        room = cv2.convertScaleAbs(cv2.GaussianBlur(frame, (0, 0), 20), alpha=0.4)
+        room[240:, :320] = cv2.convertScaleAbs(cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA), alpha=0.4)
+        writer.write(room)
+    writer.release()
+    out = tmp_path / "out.mkv"
+    result = run_app("--input", str(small), "--output", str(out), "--no-preview", "--no-vcam", "--framing", "auto",
+                     "--lighten", "auto", "--effect", "depth", "--models-dir", str(shared / "models"))
+    assert result.returncode == 0, result.stderr
+    source, written = video_frames(small), video_frames(out)
+    assert len(written) == len(source) and written[-1].shape == (480, 640, 3)
+    before, after = source[-1], written[-1]
+    person_before, person_after = (segmenter.segment(image).mask > 0 for image in (before, after))
+    assert person_after.mean() > 1.3 * person_before.mean()  # zoomed in on the person
+    luma = lambda image, person: cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[person].mean()  # noqa: E731
+    assert luma(after, person_after) > 1.2 * luma(before, person_before)  # and lifted

@@ -317,3 +317,40 @@ def test_models_lists_every_network_with_its_license_and_file(shared):
         assert f"\n{name}" in f"\n{result.stdout}" and f"license {spec.license}" in result.stdout
     assert str(shared / "models" / MODELS["deeplab-portrait"].weights.filename) in result.stdout
     assert "not a Keras model" in result.stdout
+
+
+def test_photo_depth_effect_keeps_the_person_and_differs_from_the_plain_blur(shared, tmp_path):
+    """The depth network from the models folder, through the real command: the person stays, the
+    background blurs by its depth (the flag beside her less than the wall), unlike --effect blur."""
+    source = shared / "images" / "grace_hopper.bmp"
+    outs = {effect: tmp_path / f"{effect}.png" for effect in ("depth", "blur")}
+    mask_path = tmp_path / "mask.png"
+    for effect, out in outs.items():
+        result = run_app("photo", str(source), "--effect", effect, "-o", str(out), "--save-mask", str(mask_path),
+                         "--models-dir", str(shared / "models"), unset=("WEBCAM_BLUR_MODELS",))
+        assert result.returncode == 0, result.stderr
+    original = cv2.imread(str(source))
+    depth, blur = cv2.imread(str(outs["depth"])), cv2.imread(str(outs["blur"]))
+    mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+    face = np.s_[170:300, 200:320]
+    assert np.array_equal(depth[face], original[face])
+    background = cv2.dilate(mask, np.ones((25, 25), np.uint8)) == 0
+    assert sharpness(depth, background) < 0.3 * sharpness(original, background)
+    assert np.abs(depth.astype(int) - blur.astype(int))[background].mean() > 1.5  # visibly another look
+
+
+def test_photo_lighten_lifts_a_dark_person_only(shared, tflite_path, tmp_path):
+    dark = cv2.convertScaleAbs(cv2.imread(str(shared / "images" / "grace_hopper.bmp")), alpha=0.35)
+    source, out, mask_path = tmp_path / "dark.png", tmp_path / "out.png", tmp_path / "mask.png"
+    cv2.imwrite(str(source), dark)
+    result = run_app("photo", str(source), "-o", str(out), "--lighten", "auto", "--blur", "0",
+                     "--save-mask", str(mask_path), "--weights", str(tflite_path))
+    assert result.returncode == 0, result.stderr
+    lifted, mask = cv2.imread(str(out)), cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+    person = cv2.erode(mask, np.ones((25, 25), np.uint8)) > 0
+    background = cv2.dilate(mask, np.ones((25, 25), np.uint8)) == 0
+    luma = lambda image: cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(float)  # noqa: E731
+    assert luma(lifted)[person].mean() > 1.4 * luma(dark)[person].mean()
+    same = (lifted[background] == dark[background]).all(axis=1)
+    assert same.mean() > 0.98  # the background as it was, but where the soft matte's tail reaches
+    assert np.abs(lifted.astype(int) - dark.astype(int))[background].mean() < 0.2

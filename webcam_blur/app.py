@@ -20,10 +20,11 @@ from .frames import as_bgr
 from .live.controls import Controls
 from .live.gate import ChangeGate
 from .live.outputs import Outputs
-from .live.pipeline import Pipeline
+from .live.pipeline import Pipeline, render
 from .live.stats import Stats
 from .look.compositor import Compositor
 from .look.effects import EFFECTS
+from .look.lighten import Lightener
 from .look.refine import MaskRefiner, RefineSettings, binary_mask
 from .settings import Settings
 
@@ -68,6 +69,12 @@ def build_compositor(settings: Settings, resources: contextlib.ExitStack) -> Com
     """The effect the settings name, in a compositor; a raw mask is feathered, a refined matte is soft already."""
     effect = resources.enter_context(EFFECTS[settings.effect].from_settings(settings))
     return Compositor(effect, feather=0.0 if settings.matte == "refined" else 0.004)
+
+
+def build_controls(settings: Settings) -> Controls:
+    """The keys, starting from the look the settings ask for."""
+    return Controls(settings.strength, framing=settings.framing == "auto",
+                    lighten=None if settings.lighten == "off" else settings.lighten)
 
 
 def build_gate(settings: Settings) -> ChangeGate | None:
@@ -140,7 +147,7 @@ def run_pipeline(settings: Settings, source, resources: contextlib.ExitStack, op
     pipeline = Pipeline(
         source, segmenter, compositor, outputs,
         refiner=build_refiner(settings),
-        controls=Controls(settings.strength),
+        controls=build_controls(settings),
         gate=build_gate(settings),
         every_frame=settings.every_frame,
         show_stats=settings.stats,
@@ -210,7 +217,7 @@ def run_photo(settings: Settings, image_path: Path, output: Path, save_mask: Pat
         refiner = build_refiner(settings)
         segmentation = build_segmenter(settings).segment(image)
         matte = refiner.refine(image, segmentation) if refiner else segmentation.mask
-        write_image(output, compositor.compose(image, matte, settings.strength))
+        write_image(output, render(build_controls(settings).view, compositor, image, matte, lightener=Lightener()))
     mask = binary_mask(matte)
     if save_mask:
         write_image(save_mask, mask)

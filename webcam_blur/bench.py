@@ -38,10 +38,10 @@ from . import app
 from .capture import Pacer, ReplaySource
 from .errors import WebcamBlurError
 from .frames import decode_video
-from .live.controls import Controls
 from .live.outputs import Outputs
 from .live.pipeline import Pipeline
 from .look.background import cover
+from .look.effects import EFFECTS
 from .models.registry import MODELS
 from .settings import CANVASES, DEFAULTS, DEVICES, MASKS, RUNTIMES, Settings, make_settings
 from .sinks import NullSink
@@ -99,7 +99,7 @@ def run_ours(segmenter, frames, seconds: float, paced: bool, settings: Settings,
         compositor = app.build_compositor(settings, resources)
         outputs = Outputs([NullSink(watched=watched, name="a virtual camera nobody has open")])
         pipeline = Pipeline(source, segmenter, compositor, outputs, refiner=app.build_refiner(settings),
-                            controls=Controls(settings.strength), gate=app.build_gate(settings))
+                            controls=app.build_controls(settings), gate=app.build_gate(settings))
         timer = threading.Timer(seconds, pipeline.stop)
         with _Usage() as usage:
             timer.start()
@@ -115,6 +115,8 @@ def run_ours(segmenter, frames, seconds: float, paced: bool, settings: Settings,
         "refine_ms_p50": _percentile(stats.refine_ms, 50),
         "compose_ms_p50": _percentile(stats.compose_ms, 50),
         "compose_ms_p95": _percentile(stats.compose_ms, 95),
+        "depth_ms_p50": _percentile(stats.depth_ms, 50),
+        "depth_refreshes": len(stats.depth_ms),
         "latency_ms_p50": _percentile(stats.latency_ms, 50),
         "latency_ms_p95": _percentile(stats.latency_ms, 95),
         "mask_age_ms_p50": _percentile(stats.mask_age_ms, 50),
@@ -160,10 +162,14 @@ def run_synchronous(process, frames, seconds: float, paced: bool = False) -> dic
     }
 
 
+def _depth(run: dict) -> str:
+    return f"{run['depth_ms_p50']:.1f} ({run['depth_refreshes']})" if run["depth_refreshes"] else "–"
+
+
 def table(results: dict) -> str:
     rows = [
-        "| input | run | output / camera fps | mask Hz | inference ms p50/p95 | refine ms p50 | compose ms p50/p95 | latency ms p50/p95 | mask age ms p50 (since the network's frame) | CPU % | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| input | run | output / camera fps | mask Hz | inference ms p50/p95 | refine ms p50 | depth ms p50 (runs) | compose ms p50/p95 | latency ms p50/p95 | mask age ms p50 (since the network's frame) | CPU % | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for res, r in results.items():
         for label, key in (("ours (30 fps camera)", "ours"), ("ours (unpaced)", "ours_unpaced")):
@@ -171,13 +177,13 @@ def table(results: dict) -> str:
             rows.append(
                 f"| {res} | {label} | {o['output_fps']:.1f} / {o['camera_fps']:.1f} | {o['mask_hz']:.1f} | "
                 f"{o['inference_ms_p50']:.1f} / {o['inference_ms_p95']:.1f} | {o['refine_ms_p50']:.1f} | "
-                f"{o['compose_ms_p50']:.2f} / {o['compose_ms_p95']:.2f} | "
+                f"{_depth(o)} | {o['compose_ms_p50']:.2f} / {o['compose_ms_p95']:.2f} | "
                 f"{o['latency_ms_p50']:.1f} / {o['latency_ms_p95']:.1f} | {o['mask_age_ms_p50']:.0f} ({o['source_age_ms_p50']:.0f}) | "
                 f"{o['cpu_percent']:.0f} | {o['peak_rss_mb']:.0f} |"
             )
         idle = r["ours_unwatched"]
         rows.append(
-            f"| {res} | ours (virtual camera unwatched: idle) | – | {idle['mask_hz']:.1f} | – | – | – | – | – | "
+            f"| {res} | ours (virtual camera unwatched: idle) | – | {idle['mask_hz']:.1f} | – | – | – | – | – | – | "
             f"{idle['cpu_percent']:.0f} | – |"
         )
         for label, key in (("peer: LFBW loop, MediaPipe selfie (30 fps camera)", "peer"),
@@ -185,7 +191,7 @@ def table(results: dict) -> str:
                            ("naive (predict + full blur + np.where)", "naive")):
             n = r[key]
             rows.append(
-                f"| {res} | {label} | {n['output_fps']:.1f} | {n['output_fps']:.1f} | – | – | – | "
+                f"| {res} | {label} | {n['output_fps']:.1f} | {n['output_fps']:.1f} | – | – | – | – | "
                 f"{n['latency_ms_p50']:.0f} / {n['latency_ms_p95']:.0f} | – | {n['cpu_percent']:.0f} | {n['peak_rss_mb']:.0f} |"
             )
     rows.append("")
@@ -217,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resolutions", default=",".join(RESOLUTIONS), help="comma-separated, from: %(default)s")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each paced run (default: %(default)s)")
     parser.add_argument("--naive-seconds", type=float, default=5.0, help="length of each naive run (default: %(default)s)")
+    parser.add_argument("--effect", choices=[name for name, e in EFFECTS.items() if not e.needs_background],
+                        default=DEFAULTS.effect, help="our pipeline's effect (default: %(default)s)")
     parser.add_argument("--mask", choices=MASKS, default=DEFAULTS.matte, help="mask of our pipeline (default: %(default)s)")
     parser.add_argument("--no-motion-gate", dest="motion_gate", action="store_false",
                         help="our pipeline runs the network on every newest frame, even while the picture is still")
@@ -236,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         if not video.is_file():
             raise WebcamBlurError(f"benchmark video not found: {video} (pass --video)")
         values = {"model": args.model, "model_size": args.model_size, "canvas": args.canvas, "device": args.device,
-                  "runtime": args.runtime, "matte": args.mask, "motion_gate": args.motion_gate}
+                  "runtime": args.runtime, "matte": args.mask, "motion_gate": args.motion_gate,
+                  "effect": args.effect}
         values.update({key: value for key, value in (("weights", args.weights), ("threads", args.threads)) if value})
         settings = make_settings(values)
         results = benchmark(video, settings, resolutions, args.seconds, args.naive_seconds)

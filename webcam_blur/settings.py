@@ -17,6 +17,7 @@ from typing import Callable
 
 from .errors import WebcamBlurError
 from .look.effects import EFFECTS
+from .look.lighten import AUTO
 from .models.registry import DEFAULT_MODEL, MODELS
 
 LIVE, DEMO, PHOTO = "live", "demo", "photo"
@@ -80,6 +81,15 @@ def _threshold(value: object) -> float | str:
         return _number(float, 0.01, 0.99)(value)
     except ValueError:
         raise ValueError(f"must be a number between 0.01 and 0.99 or 'otsu', not {value!r}") from None
+
+
+def _lighten(value: object) -> float | str:
+    if value in (AUTO, "off"):
+        return str(value)
+    try:
+        return _number(float, 0, 100)(value)
+    except ValueError:
+        raise ValueError(f"must be auto, off or a number between 0 and 100, not {value!r}") from None
 
 
 def option(
@@ -146,6 +156,13 @@ class Settings:
                                     metavar="IMAGE|VIDEO|#RRGGBB", show_default=False,
                                     photo_help="replacement background: a picture (scaled to cover) or a colour; "
                                     "implies --effect replace", photo_metavar="IMAGE|#RRGGBB")
+    lighten: float | str = option("off", _lighten, "lift an underexposed person (a luma curve through the mask, "
+                                  "highlights and skin hue kept, the background untouched): auto lifts as much as "
+                                  "the person's brightness needs, 0-100 a fixed amount; l toggles it",
+                                  group="look", metavar="auto|off|0-100")
+    framing: str = option("off", _choice("off", "auto"), "auto: the picture follows you, a crop that keeps you centred "
+                          "with head room, moving smoothly (at most 1.6x magnified; the whole picture when no one is "
+                          "there); f toggles it", group="look", commands=RUNNING)
     # mask
     matte: str = option("refined", _choice(*MASKS), "refined: soft, edge-aware (guided filter), steady over time; "
                        "raw: the network's argmax, feathered", group="mask", flag="--mask",

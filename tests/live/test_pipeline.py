@@ -146,3 +146,31 @@ def test_keys_steer_the_view_and_q_stops(segmenter, clip_frames):
     grey = [f for f in sink.frames if (f[..., 0] == f[..., 1]).all() and (f[..., 1] == f[..., 2]).all()]
     assert plain and grey  # effect off showed the camera frames unchanged; m showed the matte
     assert len(plain) + len(grey) < len(sink.frames)  # the rest were composed
+
+
+def test_h_writes_every_key_on_the_preview_only(segmenter, clip_frames):
+    h, q = ord("h"), ord("q")
+    camera, preview = RecordingSink(), RecordingPreview(keys=[None] * 30 + [h] + [None] * 10 + [q])
+    pipeline = Pipeline(ReplaySource(clip_frames, fps=30), segmenter, Compositor(Blur()), Outputs([camera], preview),
+                        controls=Controls(60))
+    pipeline.run()
+    last_cam, last_preview = camera.frames[-1], preview.frames[-1]
+    differs = np.abs(last_cam.astype(int) - last_preview.astype(int)).sum(axis=2) > 0
+    rows = np.nonzero(differs.any(axis=1))[0]
+    assert 28 * (len(Controls.KEYS) - 1) < rows.max() < 28 * len(Controls.KEYS) + 20  # a line per key, one under
+    # the other, and nothing below them
+
+
+def test_the_depth_effect_refreshes_in_a_thread_of_its_own(shared, segmenter, clip_frames):
+    """Live, through the real depth network: depth is estimated about once a second, not per frame."""
+    from webcam_blur.look.effects import Depth
+    from webcam_blur.models.depth import DepthEstimator
+
+    effect = Depth(DepthEstimator.load(shared / "models"))
+    sink = RecordingSink()
+    pipeline = Pipeline(ReplaySource(clip_frames, fps=30, count=100), segmenter, Compositor(effect), Outputs([sink]))
+    stats = pipeline.run()
+    assert "webcam-blur-depth" in [t.name for t in pipeline.threads]
+    assert stats.frames_out > 60
+    assert 1 <= len(stats.depth_ms) <= 5  # ~3 s of frames: a few refreshes, not one per frame
+    assert not any(t.is_alive() for t in pipeline.threads)

@@ -60,14 +60,16 @@ class Outputs:
     def names(self) -> list[str]:
         return [sink.name for sink in self.sinks] + (["the preview window (q quits)"] if self.preview else [])
 
-    def show(self, frame: np.ndarray, overlay: str | None = None) -> None:
+    def show(self, frame: np.ndarray, overlay: list[str] | None = None) -> None:
+        """``overlay``: lines written over the preview only (the --stats figures, the keys' help)."""
         for sink in self.sinks:
             sink.send(frame)
         self._last, self._last_sent = frame, time.perf_counter()
         if self.preview is not None:
             if overlay:
                 frame = frame.copy()  # the overlay is for the preview only, never the meeting
-                draw_label(frame, overlay, (10, 28))
+                for row, line in enumerate(overlay):
+                    draw_label(frame, line, (10, 28 + 28 * row))
             self.preview.send(frame)
 
     def poll_key(self) -> int | None:

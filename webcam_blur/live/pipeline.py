@@ -22,6 +22,8 @@ import numpy as np
 
 from ..errors import WebcamBlurError
 from ..frames import as_bgr
+from ..look.framing import Framer
+from ..look.lighten import AUTO, Lightener
 from .controls import Controls, View
 from .gate import ChangeGate
 from .mailbox import Latest, Stamped
@@ -115,15 +117,40 @@ class Crew:
             log.warning("threads still running after %.1f s: %s", timeout, ", ".join(stuck))
 
 
-def render(view: View, compositor, frame: np.ndarray, matte: np.ndarray) -> np.ndarray:
-    """What the outputs show of one frame, as the view (keys) asks: the composite, the frame, or the matte."""
+def render(
+    view: View, compositor, frame: np.ndarray, matte: np.ndarray,
+    framer: Framer | None = None, lightener: Lightener | None = None,
+) -> np.ndarray:
+    """What the outputs show of one frame, as the view (keys) asks: the composite or the frame, lifted
+    and framed where asked; or the matte."""
     if matte.shape != frame.shape[:2]:
         matte = cv2.resize(matte, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_LINEAR)
     if view.show_matte:
         return cv2.cvtColor(matte, cv2.COLOR_GRAY2BGR)
-    if view.effect_on:
-        return compositor.compose(frame, matte, view.strength)
-    return frame
+    if lightener is not None and view.lighten is not None:
+        frame = lightener.apply(frame, matte, None if view.lighten == AUTO else float(view.lighten))
+    out = compositor.compose(frame, matte, view.strength) if view.effect_on else frame
+    if framer is not None:
+        if view.framing:
+            out = framer.frame(out, matte)
+        else:
+            framer.reset()  # switched on again, it starts from the whole picture
+    return out
+
+
+def refresh_due(effect, seq: int, fps: float) -> bool:
+    """Frames in order: whether frame ``seq`` (from 1) is due to refresh the effect's view of the room
+    (an effect with ``refresh``, every ``refresh_period`` of the input's time)."""
+    return hasattr(effect, "refresh") and (seq - 1) % max(1, round(effect.refresh_period * fps)) == 0
+
+
+def _reported(error: BaseException) -> WebcamBlurError:
+    """A worker's failure as the one line the user sees."""
+    if isinstance(error, WebcamBlurError):
+        return error
+    reported = WebcamBlurError(f"stopped after an internal error: {type(error).__name__}: {error}")
+    reported.__cause__ = error
+    return reported
 
 
 class Pipeline:
@@ -133,19 +160,9 @@ class Pipeline:
     which releases them when ``run`` returns.
     """
 
-    def __init__(
-        self,
-        source: Source,
-        segmenter: Segmenter,
-        compositor,
-        outputs: Outputs,
-        *,
-        refiner: Refiner | None = None,
-        controls: Controls | None = None,
-        gate: ChangeGate | None = None,
-        every_frame: bool = False,
-        show_stats: bool = False,
-    ) -> None:
+    def __init__(self, source: Source, segmenter: Segmenter, compositor, outputs: Outputs, *,
+                 refiner: Refiner | None = None, controls: Controls | None = None, gate: ChangeGate | None = None,
+                 every_frame: bool = False, show_stats: bool = False) -> None:
         self.source = source
         self.segmenter = segmenter
         self.refiner = refiner
@@ -155,6 +172,7 @@ class Pipeline:
         self.gate = gate  # live mode only: a file in order (every_frame) is segmented frame by frame
         self.every_frame = every_frame
         self.show_stats = show_stats
+        self.framer, self.lightener = Framer(source.fps), Lightener()  # per stream: they follow it over time
         self.stats = Stats()
         self._meter = RateMeter(self.stats)
         self._idle = False
@@ -177,10 +195,9 @@ class Pipeline:
         """Block until ``q``, ``stop()`` or the end of the input; re-raise a worker's failure."""
         opencv_threads = cv2.getNumThreads()
         if not self.every_frame:
-            # Threads that exist before ours are the libraries' worker pools (XNNPACK's among
-            # them): let them and the inference thread yield to capture and output. OpenCV then
-            # works in the calling thread, so compositing runs at the output loop's priority
-            # rather than waiting on pool workers that give way to inference.
+            # Threads that exist before ours are the libraries' worker pools (XNNPACK's among them): let
+            # them and inference yield to capture and output. OpenCV then works in the calling thread, so
+            # compositing runs at the output loop's priority, not waiting on workers that give way to inference.
             _lower_priority(_native_threads() - {threading.get_native_id()})
             cv2.setNumThreads(1)
         self._crew.start("capture", self._capture_loop)
@@ -188,6 +205,8 @@ class Pipeline:
             self._crew.start("inference", self._inference_loop)
             if self.refiner is not None:
                 self._crew.start("refine", self._refine_loop)
+            if hasattr(self.compositor.effect, "refresh"):
+                self._crew.start("depth", self._depth_loop)
         try:
             self._ordered_output_loop() if self.every_frame else self._live_output_loop()
         except BaseException as e:  # noqa: BLE001 - reported below after a clean shutdown
@@ -198,10 +217,7 @@ class Pipeline:
             self._crew.join(JOIN_TIMEOUT)
             cv2.setNumThreads(opencv_threads)
         if self._crew.errors:
-            error = self._crew.errors[0]
-            if isinstance(error, WebcamBlurError):
-                raise error
-            raise WebcamBlurError(f"stopped after an internal error: {type(error).__name__}: {error}") from error
+            raise _reported(self._crew.errors[0])
         log.info("%s", self.stats.summary())
         return self.stats
 
@@ -263,6 +279,14 @@ class Pipeline:
         for item, segmentation in self._segmentations.each_newest(self._stop):
             self._publish(item, self.stats.timed(self.stats.refine_ms, self.refiner.refine, item.frame, segmentation))
 
+    def _depth_loop(self) -> None:
+        """Refreshes the effect's view of the room (its depth) every ``refresh_period`` seconds."""
+        _lower_priority({threading.get_native_id()})
+        while not self._stop.wait(self.compositor.effect.refresh_period):
+            item = self._frames.peek()
+            if item is not None and not self._idle:
+                self.stats.timed(self.stats.depth_ms, self.compositor.effect.refresh, item.frame)
+
     def _publish(self, item: Stamped, matte: np.ndarray) -> None:
         self.stats.masks += 1
         self._mattes.put((item, matte))
@@ -303,6 +327,8 @@ class Pipeline:
                 continue
             if item is None:
                 return
+            if refresh_due(self.compositor.effect, item.seq, self.source.fps):
+                self.stats.timed(self.stats.depth_ms, self.compositor.effect.refresh, item.frame)
             segmentation = self.stats.timed(self.stats.inference_ms, self.segmenter.segment, item.frame)
             matte = segmentation.mask if self.refiner is None else (
                 self.stats.timed(self.stats.refine_ms, self.refiner.refine, item.frame, segmentation))
@@ -311,12 +337,14 @@ class Pipeline:
 
     def _emit(self, item: Stamped, matte: np.ndarray, matte_captured: float) -> None:
         started = time.perf_counter()
-        out = render(self.controls.view, self.compositor, item.frame, matte)
+        view = self.controls.view
+        out = render(view, self.compositor, item.frame, matte, self.framer, self.lightener)
         done = time.perf_counter()
         self.stats.compose_ms.append((done - started) * 1000)
         if self._meter.update() and self.show_stats:
             log.info("%s", self._meter.text)
-        self.outputs.show(out, self._meter.text if self.show_stats else None)
+        lines = ([self._meter.text] if self.show_stats else []) + (self.controls.help_lines() if view.show_help else [])
+        self.outputs.show(out, lines)
         self.stats.frame_out(item.captured, matte_captured, done)
 
     def _poll_keys(self) -> None:

@@ -24,6 +24,7 @@ class Stats:
     inference_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     refine_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     compose_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
+    depth_ms: deque = field(default_factory=lambda: deque(maxlen=2000))  # the depth effect's refreshes
     latency_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     mask_age_ms: deque = field(default_factory=lambda: deque(maxlen=2000))  # see frame_out
     source_age_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
