@@ -101,3 +101,17 @@ def test_a_real_person_clip_moved_sideways_is_followed_within_a_second(shared, s
     assert crops[FPS - 1][2] > 1.2  # zoomed in on them
     target = framer.target(segmenter.segment(moved[-1]).mask)[0]
     assert abs(crops[-1][0] - target) < 0.03 * W < abs(crops[FPS - 1][0] - target)  # followed within a second
+
+
+@pytest.mark.slow
+def test_a_real_talking_head_gives_a_still_crop(shared, segmenter):
+    """A real talking head (small in a wider picture, real masks): once settled, the crop holds still."""
+    clip = video_frames(shared / "videos" / "talking_head_a.mp4")[:4 * FPS]
+    framer = Framer(FPS)
+    crops = []
+    for frame in clip:
+        picture = _small_at(cv2.resize(frame, (480, 480)), 200)
+        crops.append(framer.frame(picture, segmenter.segment(picture).mask).shape and framer.crop())
+    settled = np.array(crops[2 * FPS:])
+    assert settled[0][2] > 1.05  # zoomed in on the small head (so the crop could move)
+    assert np.ptp(settled, axis=0).max() < 1.0  # under a pixel in 2 s of talking

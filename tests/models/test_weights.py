@@ -125,7 +125,7 @@ def test_offline_without_cache_says_where_to_put_the_file(tmp_path, monkeypatch)
         weights.fetch(unreachable)
     message = str(error.value)
     assert "\n" not in message
-    assert str(tmp_path / source.filename) in message and "--weights" in message
+    assert str(tmp_path / source.filename) in message and "--models-dir" in message
     assert message.count("127.0.0.1:9") == 1  # the URL is named once
 
 
