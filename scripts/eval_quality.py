@@ -34,6 +34,7 @@ from webcam_blur.look.compositor import Compositor
 from webcam_blur.look.effects import Blur
 from webcam_blur.live.gate import ChangeGate
 from webcam_blur.look.refine import MaskRefiner, RefineSettings, binary_mask
+from webcam_blur.models.auto import AUTO
 from webcam_blur.models.registry import MODELS
 from webcam_blur.quality import boundary_f, iou
 from webcam_blur.settings import CANVASES, DEFAULTS, MASKS, RUNTIMES, make_settings
@@ -85,6 +86,8 @@ def evaluate_pairs(segmenter, found, variants, verbose: bool, sheet_rows: list) 
             continue
         if truth.shape != image.shape[:2]:
             truth = cv2.resize(truth, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
+        if hasattr(segmenter, "reset"):
+            segmenter.reset()  # --model auto: each photo is a first picture
         segmentation = segmenter.segment(image)
         line = []
         for variant in variants:
@@ -111,6 +114,8 @@ def evaluate_videos(segmenter, videos: list[Path], variants, verbose: bool) -> d
     for video in videos:
         capture = cv2.VideoCapture(str(video))
         fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+        if hasattr(segmenter, "reset"):
+            segmenter.reset()
         refiners = {v: MaskRefiner(RefineSettings(**VARIANT_OPTIONS.get(v, {}))) for v in variants}
         instant = MaskRefiner(RefineSettings(temporal=0.0))
         gate = ChangeGate()
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", type=Path, nargs="*", help="folders with images/ and masks/")
     parser.add_argument("--videos", type=Path, metavar="DIR", help="also score flicker and lag on the videos in DIR")
-    parser.add_argument("--model", default=DEFAULTS.model, help=f"network(s), comma-separated, from {','.join(MODELS)} (default: %(default)s)")
+    parser.add_argument("--model", default=DEFAULTS.model, help=f"network(s), comma-separated, from {','.join([*MODELS, AUTO])} (default: %(default)s)")
     parser.add_argument("--weights", type=Path, help="weights file (default: the network's published file)")
     parser.add_argument("--models-dir", type=Path, metavar="DIR", default=SHARED_MODELS if SHARED_MODELS.is_dir() else None,
                         help="folder of published model files, looked in before any download (default: ../shared/models)")
@@ -188,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             variants.append(DEFAULT_VARIANT)
         sizes = [int(s) for s in args.size.split(",")]
         canvases = listed(args.canvas, CANVASES, "--canvas")
-        models = listed(args.model, MODELS, "--model")
+        models = listed(args.model, [*MODELS, AUTO], "--model")
         if not args.folders and not args.videos:
             raise WebcamBlurError("give at least one folder of image/mask pairs, or --videos DIR")
         found = {folder: pairs(folder) for folder in args.folders}

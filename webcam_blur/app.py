@@ -39,20 +39,21 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
 
 
 def build_segmenter(settings: Settings):
-    """The network the settings name, with its weights and runtime (TensorFlow loads only if a runtime needs it)."""
+    """The network the settings name, with its weights and runtime (TensorFlow loads only if a runtime needs it);
+    with ``--model auto``, one per framing (``models/auto.py``)."""
+    from .models.auto import AUTO, PORTRAIT, WIDE, AutoSegmenter
     from .models.registry import MODELS
     from .models.segmenter import PersonSegmenter
 
-    return PersonSegmenter.load(
-        MODELS[settings.model],
-        settings.weights,
-        size=settings.model_size,
-        runtime=settings.runtime,
-        threads=settings.threads,
-        device=settings.device,
-        fit=settings.canvas == "fit",
-        models_dir=settings.models_dir,
-    )
+    def load(name: str, weights):
+        return PersonSegmenter.load(
+            MODELS[name], weights, size=settings.model_size, runtime=settings.runtime, threads=settings.threads,
+            device=settings.device, fit=settings.canvas == "fit", models_dir=settings.models_dir,
+        )
+
+    if settings.model == AUTO:
+        return AutoSegmenter(load(WIDE, None), load(PORTRAIT, None))
+    return load(settings.model, settings.weights)
 
 
 def build_refiner(settings: Settings) -> MaskRefiner | None:

@@ -42,6 +42,7 @@ from .live.outputs import Outputs
 from .live.pipeline import Pipeline
 from .look.background import cover
 from .look.effects import EFFECTS
+from .models.auto import AUTO, WIDE
 from .models.registry import MODELS
 from .settings import CANVASES, DEFAULTS, DEVICES, MASKS, RUNTIMES, Settings, make_settings
 from .sinks import NullSink
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--video", type=Path, help="any person clip to replay as a camera, scaled to cover each "
                         f"resolution (default: ../shared/videos/{DEFAULT_VIDEO}; a talking head: talking_head_a.mp4)")
-    parser.add_argument("--model", choices=MODELS, default=DEFAULTS.model, help="segmentation network (default: %(default)s)")
+    parser.add_argument("--model", choices=[*MODELS, AUTO], default=DEFAULTS.model, help="segmentation network (default: %(default)s)")
     parser.add_argument("--weights", help="weights file (default: the network's published file)")
     parser.add_argument("--model-size", type=int, default=DEFAULTS.model_size,
                         help="the frame's long side in the network (default: %(default)s)")
@@ -286,7 +287,7 @@ def benchmark(video: Path, settings: Settings, resolutions: list[str], seconds: 
             "peer_unpaced": run_synchronous(peer, frames, seconds / 2),
         }
         results[res]["cpu_vs_peer"] = ours["cpu_percent"] / results[res]["peer"]["cpu_percent"]
-    spec = MODELS[settings.model]
+    spec = MODELS[WIDE if settings.model == AUTO else settings.model]
     naive_model = spec.build((512, 512, 3))
     weights_module.load_into(naive_model, settings.weights, spec.weights, spec.tflite_layers)
     for res in resolutions:

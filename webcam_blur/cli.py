@@ -171,6 +171,7 @@ def models_parser() -> argparse.ArgumentParser:
 
 
 def _models(args) -> int:
+    from .models.auto import AUTO, MEASURED as AUTO_MEASURED, PORTRAIT, WIDE
     from .models.registry import DEFAULT_MODEL, MODELS
     from .models.weights import local_copy
 
@@ -183,6 +184,8 @@ def _models(args) -> int:
         print(f"    file: {where}")
         if spec.measured:
             print(f"    measured: {spec.measured}")
+    print(f"{AUTO}: {WIDE} or {PORTRAIT}, whichever suits the framing, one per frame (models/auto.py)")
+    print(f"    measured: {AUTO_MEASURED}")
     return 0
 
 

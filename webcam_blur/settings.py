@@ -18,6 +18,7 @@ from typing import Callable
 from .errors import WebcamBlurError
 from .look.effects import EFFECTS
 from .look.lighten import AUTO
+from .models.auto import AUTO as AUTO_MODEL, PORTRAIT, WIDE
 from .models.registry import DEFAULT_MODEL, MODELS
 
 LIVE, DEMO, PHOTO = "live", "demo", "photo"
@@ -119,8 +120,9 @@ def option(
 @dataclass(frozen=True)
 class Settings:
     # model
-    model: str = option(DEFAULT_MODEL, _choice(*MODELS), "segmentation network: " + "; ".join(
-        f"{name}: {spec.summary}" for name, spec in MODELS.items()), group="model")
+    model: str = option(DEFAULT_MODEL, _choice(*MODELS, AUTO_MODEL), "segmentation network: " + "; ".join(
+        f"{name}: {spec.summary}" for name, spec in MODELS.items()) + f"; {AUTO_MODEL}: {WIDE} or {PORTRAIT}, whichever "
+        "suits the framing (a head and shoulders: the second), one per frame", group="model")
     weights: Path | None = option(None, _path, "weights file for the network: its published .tflite, a Keras "
                                   ".weights.h5, or a reference DeepLabv3+ .h5 (default: the published file; the "
                                   "default network ships with the package)", group="model", metavar="PATH",
@@ -241,6 +243,8 @@ def make_settings(values: dict[str, object], origins: dict[str, str] | None = No
     effect = EFFECTS.get(checked.get("effect", DEFAULTS.effect))
     if effect is not None and effect.needs_background and not checked.get("background"):
         problems.append(f"--effect {effect.name} needs --background IMAGE|VIDEO|#RRGGBB")
+    if checked.get("model") == AUTO_MODEL and checked.get("weights"):
+        problems.append(f"--weights names one network's file: not with --model {AUTO_MODEL} (use --models-dir)")
     if problems:
         raise WebcamBlurError("; ".join(problems))
     if checked.get("background") and "effect" not in values:
