@@ -94,3 +94,17 @@ def test_real_segmenter_handles_any_frame(segmenter, frame):
     assert result.mask.shape == frame.shape[:2]
     assert np.isfinite(result.probability).all()
 
+
+
+def test_the_refiners_cell_is_the_networks_finest_detail_not_its_output_grid():
+    """The selfie network answers per input pixel but resolves edges only every few: its entry says so."""
+    from webcam_blur.models.registry import MODELS
+    from webcam_blur.models.segmenter import Segmentation
+
+    box = Letterbox(720, 1280, 256, fit=False, stretch=True)
+    grid = np.zeros((256, 256), np.float32)
+    per_pixel = Segmentation(grid, grid, box, stride=1)
+    selfie = Segmentation(grid, grid, box, stride=1, detail=MODELS["selfie"].detail)
+    assert per_pixel.cell == pytest.approx(1280 / 256)
+    assert selfie.cell == pytest.approx(MODELS["selfie"].detail * 1280 / 256)
+    assert Segmentation(grid, grid, box, stride=16).cell == pytest.approx(16 * 1280 / 256)  # detail = stride

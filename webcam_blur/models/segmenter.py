@@ -25,16 +25,19 @@ class Segmentation:
     resample them onto the frame on first use only.
     """
 
-    def __init__(self, margin: np.ndarray, probability: np.ndarray, box: Letterbox, stride: int) -> None:
+    def __init__(
+        self, margin: np.ndarray, probability: np.ndarray, box: Letterbox, stride: int, detail: int | None = None
+    ) -> None:
         self._margin = margin
         self._probability = probability
         self.box = box
         self.stride = stride
+        self.detail = detail or stride  # input pixels per finest detail the network resolves
 
     @property
     def cell(self) -> float:
-        """One network output cell, in frame pixels: the finest detail the network resolves."""
-        return self.stride * max(self.box.frame_width, self.box.frame_height) / self.box.size
+        """The finest detail the network resolves, in frame pixels (its output cell, unless coarser)."""
+        return self.detail * max(self.box.frame_width, self.box.frame_height) / self.box.size
 
     @cached_property
     def mask(self) -> np.ndarray:
@@ -153,7 +156,7 @@ class PersonSegmenter:
         """The person in one 8-bit BGR frame (``frames.as_bgr`` makes any image one)."""
         logits, box = self.logits(frame)
         margin, probability = self.spec.decode(logits)
-        return Segmentation(margin, probability, box, self.spec.stride)
+        return Segmentation(margin, probability, box, self.spec.stride, self.spec.detail)
 
 
 def _published_runtime(spec: ModelSpec, path: Path, shape: tuple[int, int], threads: int | None) -> Runtime:
