@@ -3,8 +3,8 @@
 Measured on the shared sets (refined masks, IoU / boundary F): the VOC network is the best on
 full-body scenes and the weakest on webcam portraits, the selfie network the reverse
 (``README.md`` has the table). Chosen per picture by its framing, portraits score
-0.965 / 0.643 (the selfie network's own figures) and people 0.860 / 0.690, ahead of both networks
-alone (VOC 0.859 / 0.678, selfie 0.849 / 0.697). With the portrait-trained DeepLab instead of the
+0.966 / 0.671 (the selfie network's own figures) and people 0.860 / 0.690, ahead of both networks
+alone (VOC 0.859 / 0.678, selfie 0.850 / 0.700). With the portrait-trained DeepLab instead of the
 selfie network, people fall to 0.852 / 0.655: a third of the people set is framed as portraits,
 and there the VOC network is better than that one.
 
@@ -17,7 +17,7 @@ flips it back and forth, and the refiner's temporal smoothing carries the matte 
 (at the change, 0.005-0.2 % of the picture flips on three shared clips: no more than from one
 ordinary frame to the next).
 
-It is not the default: on the 23 shared videos it flickers more (0.260 % against the VOC
+It is not the default: on the 23 shared videos it flickers more (0.261 % against the VOC
 network's 0.227 %), and it needs a second network file, which is downloaded (only the VOC
 network ships with the package).
 """
@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 AUTO = "auto"
 WIDE, PORTRAIT = "deeplab-voc", "selfie"  # the registry's names: the network for each framing
-MEASURED = ("refined IoU / boundary F: portraits 0.965 / 0.643, people 0.860 / 0.690; videos: flicker 0.260 %, "
-            "lag 1.88 %")
+MEASURED = ("refined IoU / boundary F: portraits 0.966 / 0.671, people 0.860 / 0.690; videos: flicker 0.261 %, "
+            "lag 1.77 %")
 HOLD = 15  # masks in a row that must agree before the network changes
 PORTRAIT_AREA = 0.15  # the person's share of the picture
 PORTRAIT_BOTTOM = 0.3  # the person's share of the picture's bottom edge
