@@ -19,8 +19,11 @@ def test_each_entry_declares_its_true_stride_and_a_pinned_source(name):
     assert ((probability > 0.5) <= (margin > 0)).all()  # a likely person is an argmax person
 
 
-def test_the_settings_offer_exactly_the_registered_models():
-    assert DECLARED["model"].metadata["rule"].choices == tuple(MODELS)
+def test_the_settings_offer_exactly_the_registered_models_and_auto():
+    from webcam_blur.models.auto import AUTO, PORTRAIT, WIDE
+
+    assert DECLARED["model"].metadata["rule"].choices == (*MODELS, AUTO)
+    assert WIDE in MODELS and PORTRAIT in MODELS
     assert DECLARED["model"].default == DEFAULT_MODEL
 
 

@@ -8,6 +8,8 @@ is adding a class to ``EFFECTS``.
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -109,6 +111,7 @@ class Depth(Resource):
     def __init__(self, estimator) -> None:
         self.estimator = estimator
         self._depth: np.ndarray | None = None
+        self._estimating = threading.Lock()  # the first frame's estimate may meet the pipeline's first refresh
 
     @classmethod
     def from_settings(cls, settings) -> "Depth":
@@ -118,7 +121,8 @@ class Depth(Resource):
 
     def refresh(self, frame: np.ndarray) -> None:
         """Estimate the depth of ``frame`` for the frames to come."""
-        self._depth = self.estimator.estimate(frame)
+        with self._estimating:  # one runtime, one caller at a time
+            self._depth = self.estimator.estimate(frame)
 
     def backdrop(self, frame: np.ndarray, matte: np.ndarray, strength: float) -> np.ndarray | None:
         if self._depth is None:
