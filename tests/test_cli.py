@@ -317,6 +317,7 @@ def test_models_lists_every_network_with_its_license_and_file(shared):
         assert f"\n{name}" in f"\n{result.stdout}" and f"license {spec.license}" in result.stdout
     assert str(shared / "models" / MODELS["deeplab-portrait"].weights.filename) in result.stdout
     assert "not a Keras model" in result.stdout
+    assert "--effect depth" in result.stdout and "tcmonodepth_tcsmallnet_192x320.onnx" in result.stdout
 
 
 def test_photo_depth_effect_keeps_the_person_and_differs_from_the_plain_blur(shared, tmp_path):

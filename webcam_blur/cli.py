@@ -160,8 +160,9 @@ def _live(args) -> int:
 def models_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="webcam-blur models",
-        description="The segmentation networks to choose from with --model: license, where the file is, and speed "
-        "and quality as measured on this project's shared test sets (a 2-core laptop-class CPU).",
+        description="The segmentation networks to choose from with --model (and the depth network of --effect "
+        "depth): license, where the file is, and speed and quality as measured on this project's shared test sets "
+        "(a 2-core laptop-class CPU).",
     )
     parser.add_argument("--models-dir", type=Path, metavar="DIR",
                         help="folder of model files under their published names (default: $WEBCAM_BLUR_MODELS)")
@@ -173,19 +174,25 @@ def models_parser() -> argparse.ArgumentParser:
 def _models(args) -> int:
     from .models.auto import AUTO, MEASURED as AUTO_MEASURED, PORTRAIT, WIDE
     from .models.registry import DEFAULT_MODEL, MODELS
+    from .models.tcmonodepth import DEPTH
     from .models.weights import local_copy
 
+    def where(source) -> str:
+        path = local_copy(source, args.models_dir)
+        return f"{path} ({path.stat().st_size / 1e6:.1f} MB)" if path else f"downloaded on first use from {source.url}"
+
     for name, spec in MODELS.items():
-        path = local_copy(spec.weights, args.models_dir)
-        where = f"{path} ({path.stat().st_size / 1e6:.1f} MB)" if path else f"downloaded on first use from {spec.weights.url}"
         kind = "Keras model, run as a LiteRT export" if spec.keras else "its own TFLite file, run by LiteRT (not a Keras model)"
         print(f"{name}{' (default)' if name == DEFAULT_MODEL else ''}: {spec.summary}")
         print(f"    {kind}; license {spec.license}")
-        print(f"    file: {where}")
+        print(f"    file: {where(spec.weights)}")
         if spec.measured:
             print(f"    measured: {spec.measured}")
     print(f"{AUTO}: {WIDE} or {PORTRAIT}, whichever suits the framing, one per frame (models/auto.py)")
     print(f"    measured: {AUTO_MEASURED}")
+    print("\nand for --effect depth: TCMonoDepth small, relative depth (not a segmentation network)")
+    print("    Keras model (from its published ONNX file), run as a LiteRT export; license MIT")
+    print(f"    file: {where(DEPTH)}")
     return 0
 
 
