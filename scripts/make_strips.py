@@ -21,19 +21,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from webcam_blur.frames import decode_video
+
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "webcam_blur" / "assets" / "again.mkv"
 APP = [sys.executable, "-m", "webcam_blur"]
-
-
-def _frames(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            return frames
-        frames.append(frame)
 
 
 def _write(path: Path, frames: list[np.ndarray]) -> None:
@@ -55,7 +47,7 @@ def _through_app(frames: list[np.ndarray], folder: Path, name: str, *flags: str)
     source, out = folder / f"{name}.mkv", folder / f"{name}-out.mkv"
     _write(source, frames)
     _run("--input", str(source), "--output", str(out), "--every-frame", "--no-preview", "--no-vcam", *flags)
-    return _frames(out)[-1]
+    return decode_video(out)[-1]
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
@@ -78,7 +70,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     args = parser.parse_args()
     models = str(args.shared / "models")
-    clip = _frames(CLIP)
+    clip = decode_video(CLIP)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         photo = args.shared / "images" / "grace_hopper.bmp"

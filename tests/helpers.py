@@ -49,17 +49,14 @@ def start_app(*args: str, unset: tuple[str, ...] = (), **kwargs) -> subprocess.P
 
 
 def video_frames(path) -> list:
-    """Every frame of a video file, decoded by OpenCV."""
-    import cv2
+    """Every frame of a video file, decoded by OpenCV (the app's own decode); none from an undecodable one."""
+    from webcam_blur.errors import WebcamBlurError
+    from webcam_blur.frames import decode_video
 
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            capture.release()
-            return frames
-        frames.append(frame)
+    try:
+        return decode_video(path)
+    except WebcamBlurError:
+        return []
 
 
 def error_lines(stderr: str) -> list[str]:

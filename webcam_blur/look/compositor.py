@@ -11,7 +11,12 @@ from .scratch import Scratch
 
 
 class Effect(Protocol):
-    """Exists for documentation and static typing: what the compositor needs of an effect (``effects.py``)."""
+    """Exists for documentation and static typing: what the compositor needs of an effect (``effects.py``).
+
+    An effect that depends on the room rather than the frame (the depth lens) also has
+    ``refresh(frame)`` and ``refresh_period`` (seconds): the pipeline calls it that often, off the
+    output loop.
+    """
 
     name: ClassVar[str]
     help: ClassVar[str]  # one line for --help
