@@ -2,6 +2,9 @@
 
 import functools
 import http.server
+import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -144,6 +147,7 @@ def test_a_damaged_shipped_network_is_not_used(tflite_path, tmp_path, monkeypatc
     damaged.parent.mkdir()
     damaged.write_bytes(tflite_path.read_bytes()[:1000])
     monkeypatch.setattr(weights, "bundled", lambda name: damaged.parent / name)
+    monkeypatch.delenv("WEBCAM_BLUR_MODELS", raising=False)
     source = VOC.weights
     shipped = weights.WeightsSource(source.filename, "http://127.0.0.1:9/x.tflite", source.sha256, shipped=True)
     with pytest.raises(WebcamBlurError, match="could not download"):  # it went for the download instead
@@ -193,12 +197,40 @@ def test_damaged_download_is_fetched_again(tflite_path, tmp_path, monkeypatch, w
 
 def test_damaged_cache_without_network_is_a_clear_error(tflite_path, tmp_path, monkeypatch):
     monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    monkeypatch.delenv("WEBCAM_BLUR_MODELS", raising=False)
     source = weights.WeightsSource(VOC.weights.filename, "http://127.0.0.1:9/x.tflite", VOC.weights.sha256)
     (tmp_path / source.filename).write_bytes(tflite_path.read_bytes()[:5000])
     with pytest.raises(WebcamBlurError, match="could not download") as error:
         weights.load_into(deeplabv3plus(input_shape=(257, 257, 3)), None, source, VOC.tflite_layers)
     assert str(tmp_path / source.filename) in str(error.value)
 
+
+
+def test_a_server_that_never_answers_is_an_error_not_a_hang(tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBCAM_BLUR_CACHE", str(tmp_path))
+    monkeypatch.setattr(weights, "DOWNLOAD_TIMEOUT", 0.5)
+    with socket.socket() as silent:  # the kernel accepts the connection; nobody ever answers it
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        source = weights.WeightsSource("x.tflite", f"http://127.0.0.1:{silent.getsockname()[1]}/x.tflite", "0" * 64)
+        with pytest.raises(WebcamBlurError, match="could not download x.tflite"):
+            weights.fetch(source)
+
+
+def test_without_a_network_keras_is_not_imported_to_find_out(tmp_path):
+    code = ("import sys\n"
+            "from webcam_blur.models import weights\n"
+            "from webcam_blur.errors import WebcamBlurError\n"
+            "try:\n"
+            "    weights.fetch(weights.WeightsSource('x.tflite', 'http://127.0.0.1:9/x.tflite', '0' * 64))\n"
+            "except WebcamBlurError as e:\n"
+            "    print(e)\n"
+            "print('keras' in sys.modules, 'tensorflow' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={"WEBCAM_BLUR_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "could not download x.tflite (127.0.0.1 cannot be reached: Connection refused)" in result.stdout
+    assert result.stdout.splitlines()[-1] == "False False"
 
 
 def test_a_models_folder_is_used_before_any_download_when_the_hash_matches(shared, tmp_path, monkeypatch):

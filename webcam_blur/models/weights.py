@@ -1,10 +1,11 @@
 """Where the network's weights come from, and how each kind of file gets into the Keras model.
 
-The default source is the official DeepLabV3-MobileNetV2 PASCAL VOC network, published only as
-a uint8 TFLite file. It ships inside the package (2.2 MB), so a first run needs no network; we
-dequantize it into our Keras model and cache that as a Keras weights file, so the Keras model
-stays the single source of truth and later starts are fast. Other weights are downloaded once
-from a pinned URL.
+The official DeepLabV3-MobileNetV2 PASCAL VOC network is published only as a uint8 TFLite file.
+It ships inside the package (2.2 MB), so a first run needs no network; we dequantize it into our
+Keras model (0.1 s), which stays the single source of truth, and the LiteRT runtime built from
+that is what is cached. Other files are downloaded once from a pinned URL, with its SHA-256; that
+their server can be reached is checked first, so an offline start does not import TensorFlow to
+find out.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import hashlib
 import io
 import logging
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -27,13 +30,14 @@ log = logging.getLogger(__name__)
 
 TFLITE_MAGIC = b"TFL3"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+DOWNLOAD_TIMEOUT = 15.0  # seconds a server may keep us waiting, to connect or between two reads
 
 
 @dataclass(frozen=True)
 class WeightsSource:
     """A published weights file: where it lives and what it must hash to (None: record on first use).
 
-    ``shipped``: the same file is inside the package (the default network), so no download is needed.
+    ``shipped``: the same file is inside the package (the DeepLab VOC network), so no download is needed.
     """
 
     filename: str
@@ -118,11 +122,25 @@ def local_copy(source: WeightsSource, folder: Path | None = None) -> Path | None
 
 def fetch(source: WeightsSource) -> Path:
     """Return a published weights file, downloading it once with a hash check."""
+    target = cache_dir() / source.filename
+
+    def failure(reason: str) -> WebcamBlurError:
+        return WebcamBlurError(f"could not download {source.filename} ({reason}); download {source.url} and put it "
+                               f"at {target} or in a folder named by --models-dir")
+
+    kept = target.is_file() and (source.sha256 is None or sha256_of(target) == source.sha256)  # Keras keeps it
+    server = _first_hop(source.url)
+    try:  # before importing Keras (seconds, and hundreds of MB) for nothing on a computer without a network
+        if not kept:
+            socket.create_connection(server, timeout=DOWNLOAD_TIMEOUT).close()
+    except OSError as e:
+        raise failure(f"{server[0]} cannot be reached: {e.strerror or e}") from None
     import keras
 
-    target = cache_dir() / source.filename
     if not target.exists():
         log.info("downloading %s from %s", source.filename, source.url)
+    default_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)  # urllib under Keras: a stalled server is an error, not a hang
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # Keras prints its own progress on stdout
             path = Path(
@@ -136,13 +154,23 @@ def fetch(source: WeightsSource) -> Path:
                 )
             )
     except Exception as e:  # noqa: BLE001 - get_file raises bare Exception on network errors
-        raise WebcamBlurError(
-            f"could not download {source.filename} ({_download_failure(e, source.url)}); download "
-            f"{source.url} and put it at {target} or in a folder named by --models-dir"
-        ) from None
+        raise failure(_download_failure(e, source.url)) from None
+    finally:
+        socket.setdefaulttimeout(default_timeout)
     if source.sha256 is None:
         _check_recorded_hash(path)
     return path
+
+
+def _first_hop(url: str) -> tuple[str, int]:
+    """The host and port a download of ``url`` connects to: its server, or the proxy urllib would use."""
+    import urllib.request  # only here: it imports ssl and http, which a start with every file present never needs
+
+    parts = urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(parts.hostname or ""):
+        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def _download_failure(error: Exception, url: str) -> str:
