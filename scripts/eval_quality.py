@@ -2,7 +2,7 @@
 """webcam-blur's quality benchmark: person masks against hand-labelled ground truth, and stability on video.
 
     python scripts/eval_quality.py ../shared/data/portraits ../shared/data/people \\
-        --videos ../shared/videos --compare raw,refined --weights ../shared/models/deeplabv3_mnv2_pascal_quant.tflite
+        --videos ../shared/videos --compare raw,refined --model auto,deeplab-voc,selfie
 
 Each DIR holds images/ and masks/ with the same stems (masks: nonzero = person). Scores:
   IoU          person intersection over union, mean over images
@@ -34,7 +34,7 @@ from webcam_blur.look.compositor import Compositor
 from webcam_blur.look.effects import Blur
 from webcam_blur.live.gate import ChangeGate
 from webcam_blur.look.refine import MaskRefiner, RefineSettings, binary_mask
-from webcam_blur.models.auto import AUTO
+from webcam_blur.models.auto import AUTO, WIDE
 from webcam_blur.models.registry import MODELS
 from webcam_blur.quality import boundary_f, iou
 from webcam_blur.settings import CANVASES, DEFAULTS, MASKS, RUNTIMES, make_settings
@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", type=Path, nargs="*", help="folders with images/ and masks/")
     parser.add_argument("--videos", type=Path, metavar="DIR", help="also score flicker and lag on the videos in DIR")
-    parser.add_argument("--model", default=DEFAULTS.model, help=f"network(s), comma-separated, from {','.join([*MODELS, AUTO])} (default: %(default)s)")
+    parser.add_argument("--model", help=f"network(s), comma-separated, from {','.join([*MODELS, AUTO])} "
+                        f"(default: {DEFAULTS.model}; with --weights, {WIDE})")
     parser.add_argument("--weights", type=Path, help="weights file (default: the network's published file)")
     parser.add_argument("--models-dir", type=Path, metavar="DIR", default=SHARED_MODELS if SHARED_MODELS.is_dir() else None,
                         help="folder of published model files, looked in before any download (default: ../shared/models)")
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             variants.append(DEFAULT_VARIANT)
         sizes = [int(s) for s in args.size.split(",")]
         canvases = listed(args.canvas, CANVASES, "--canvas")
-        models = listed(args.model, [*MODELS, AUTO], "--model")
+        models = listed(args.model or (WIDE if args.weights else DEFAULTS.model), [*MODELS, AUTO], "--model")
         if not args.folders and not args.videos:
             raise WebcamBlurError("give at least one folder of image/mask pairs, or --videos DIR")
         found = {folder: pairs(folder) for folder in args.folders}

@@ -23,6 +23,10 @@ def _shared_dir() -> Path | None:
     return candidate if (candidate / "models").is_dir() else None
 
 
+if _shared_dir() is not None:  # the published model files, so the default (--model auto) has both its networks
+    os.environ.setdefault("WEBCAM_BLUR_MODELS", str(_shared_dir() / "models"))
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     path = _shared_dir()
@@ -48,7 +52,7 @@ def photos(shared: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def voc():
-    """The registry entry of the default network."""
+    """The registry entry of the VOC network (auto's wide one, and the one that ships)."""
     from webcam_blur.models.registry import MODELS
 
     return MODELS["deeplab-voc"]

@@ -51,9 +51,15 @@ def build_segmenter(settings: Settings):
             device=settings.device, fit=settings.canvas == "fit", models_dir=settings.models_dir,
         )
 
-    if settings.model == AUTO:
-        return AutoSegmenter(load(WIDE, None), load(PORTRAIT, None))
-    return load(settings.model, settings.weights)
+    if settings.model != AUTO:
+        return load(settings.model, settings.weights)
+    wide = load(WIDE, None)
+    try:  # its own TFLite file, on the CPU whatever --runtime and --device say of the Keras network
+        portrait = PersonSegmenter.load(MODELS[PORTRAIT], threads=settings.threads, models_dir=settings.models_dir)
+    except WebcamBlurError as e:  # only the wide network ships with the package: offline, it does every framing
+        log.warning("--model %s works with %s alone for now: %s", AUTO, WIDE, e)
+        return wide
+    return AutoSegmenter(wide, portrait)
 
 
 def build_refiner(settings: Settings) -> MaskRefiner | None:

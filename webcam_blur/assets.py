@@ -1,4 +1,4 @@
-"""Files that ship inside the package (``assets/``): the default network and the demo clip.
+"""Files that ship inside the package (``assets/``): the DeepLab VOC network and the demo clip.
 
 They are the only copies of the project's test material in the package, so a fresh install
 works offline on its first run; ``assets/README.md`` gives their sources and licenses.

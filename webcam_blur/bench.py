@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--video", type=Path, help="any person clip to replay as a camera, scaled to cover each "
                         f"resolution (default: ../shared/videos/{DEFAULT_VIDEO}; a talking head: talking_head_a.mp4)")
-    parser.add_argument("--model", choices=[*MODELS, AUTO], default=DEFAULTS.model, help="segmentation network (default: %(default)s)")
+    parser.add_argument("--model", choices=[*MODELS, AUTO],
+                        help=f"segmentation network (default: {DEFAULTS.model}; with --weights, {WIDE})")
     parser.add_argument("--weights", help="weights file (default: the network's published file)")
     parser.add_argument("--model-size", type=int, default=DEFAULTS.model_size,
                         help="the frame's long side in the network (default: %(default)s)")
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         video = args.video or shared_dir() / "videos" / DEFAULT_VIDEO
         if not video.is_file():
             raise WebcamBlurError(f"benchmark video not found: {video} (pass --video)")
-        values = {"model": args.model, "model_size": args.model_size, "canvas": args.canvas, "device": args.device,
+        values = {"model": args.model or (WIDE if args.weights else DEFAULTS.model), "model_size": args.model_size, "canvas": args.canvas, "device": args.device,
                   "runtime": args.runtime, "matte": args.mask, "motion_gate": args.motion_gate,
                   "effect": args.effect}
         values.update({key: value for key, value in (("weights", args.weights), ("threads", args.threads)) if value})
@@ -287,9 +288,11 @@ def benchmark(video: Path, settings: Settings, resolutions: list[str], seconds: 
             "peer_unpaced": run_synchronous(peer, frames, seconds / 2),
         }
         results[res]["cpu_vs_peer"] = ours["cpu_percent"] / results[res]["peer"]["cpu_percent"]
-    spec = MODELS[WIDE if settings.model == AUTO else settings.model]
+    name = settings.model if settings.model in MODELS and MODELS[settings.model].keras else WIDE  # a Keras model
+    spec = MODELS[name]
     naive_model = spec.build((512, 512, 3))
-    weights_module.load_into(naive_model, settings.weights, spec.weights, spec.tflite_layers)
+    weights_module.load_into(naive_model, settings.weights if name == settings.model else None, spec.weights,
+                             spec.tflite_layers)
     for res in resolutions:
         r = results[res]
         frames = [cover(f, *RESOLUTIONS[res]) for f in decoded]

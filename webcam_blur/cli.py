@@ -188,7 +188,8 @@ def _models(args) -> int:
         print(f"    file: {where(spec.weights)}")
         if spec.measured:
             print(f"    measured: {spec.measured}")
-    print(f"{AUTO}: {WIDE} or {PORTRAIT}, whichever suits the framing, one per frame (models/auto.py)")
+    print(f"{AUTO}{' (default)' if AUTO == DEFAULT_MODEL else ''}: {WIDE} or {PORTRAIT}, whichever suits the "
+          f"framing, one per frame (models/auto.py); without {PORTRAIT}'s file (offline, not downloaded yet), {WIDE} alone")
     print(f"    measured: {AUTO_MEASURED}")
     print("\nand for --effect depth: TCMonoDepth small, relative depth (not a segmentation network)")
     print("    Keras model (from its published ONNX file), run as a LiteRT export; license MIT")

@@ -122,10 +122,11 @@ class Settings:
     # model
     model: str = option(DEFAULT_MODEL, _choice(*MODELS, AUTO_MODEL), "segmentation network: " + "; ".join(
         f"{name}: {spec.summary}" for name, spec in MODELS.items()) + f"; {AUTO_MODEL}: {WIDE} or {PORTRAIT}, whichever "
-        "suits the framing (a head and shoulders: the second), one per frame", group="model")
+        "suits the framing (a head and shoulders: the second), one per frame; until the second's file is downloaded "
+        "(on first use), the first alone", group="model")
     weights: Path | None = option(None, _path, "weights file for the network: its published .tflite, a Keras "
-                                  ".weights.h5, or a reference DeepLabv3+ .h5 (default: the published file; the "
-                                  "default network ships with the package)", group="model", metavar="PATH",
+                                  ".weights.h5, or a reference DeepLabv3+ .h5 (default: the published file; "
+                                  f"{WIDE}'s ships with the package); without --model it is for {WIDE}", group="model", metavar="PATH",
                                   show_default=False)
     models_dir: Path | None = option(None, _path, "folder of model files under their published names, looked in "
                                      "(hash-checked) before any download (default: $WEBCAM_BLUR_MODELS)",
@@ -243,10 +244,12 @@ def make_settings(values: dict[str, object], origins: dict[str, str] | None = No
     effect = EFFECTS.get(checked.get("effect", DEFAULTS.effect))
     if effect is not None and effect.needs_background and not checked.get("background"):
         problems.append(f"--effect {effect.name} needs --background IMAGE|VIDEO|#RRGGBB")
-    if checked.get("model") == AUTO_MODEL and checked.get("weights"):
+    if "model" in values and checked.get("model") == AUTO_MODEL and checked.get("weights"):
         problems.append(f"--weights names one network's file: not with --model {AUTO_MODEL} (use --models-dir)")
     if problems:
         raise WebcamBlurError("; ".join(problems))
+    if checked.get("weights") and "model" not in values:
+        checked["model"] = WIDE  # the default picks between two networks; a weights file is for the Keras one
     if checked.get("background") and "effect" not in values:
         checked["effect"] = next(name for name, e in EFFECTS.items() if e.needs_background)
     return Settings(**checked)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from webcam_blur.look.refine import MaskRefiner, RefineSettings, _recentred, binary_mask, remove_blobs_and_holes
+from webcam_blur.models.registry import DEAD_BAND
 from webcam_blur.quality import boundary_f, iou
 
 
@@ -62,6 +63,7 @@ class FakeSegmentation:
     """A person probability drawn by the test: a bright block on a dark frame."""
 
     cell = 16.0  # frame pixels per network output cell, as a 512 network sees a 512 frame
+    dead_band = DEAD_BAND
 
     def __init__(self, frame):
         self.frame = frame

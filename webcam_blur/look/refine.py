@@ -22,7 +22,6 @@ import numpy as np
 
 
 MOTION_SENSITIVITY = 10.0  # a change of 1/10 of the colour range counts as motion
-DEAD_BAND_PER_STRENGTH = 0.4  # --temporal 0.5 absorbs matte wobble of up to 0.2
 SUM_OF_CHANNELS = np.ones((1, 3), np.float32)  # for cv2.transform: 3 channels -> their sum
 MATTE_GAIN = 4.0  # the matte ramps from background to person over the middle quarter of its range
 
@@ -169,7 +168,7 @@ class MaskRefiner:
             alpha = _fast_guided_filter(detail, probability, guide, radius, s.eps, self._buffers)
         else:
             alpha = cv2.resize(probability, (detail.shape[1], detail.shape[0]), interpolation=cv2.INTER_LINEAR)
-        alpha = self._dead_band(alpha)
+        alpha = self._dead_band(alpha, segmentation.dead_band)
         alpha8 = cv2.convertScaleAbs(alpha, alpha=255.0)  # saturates to 0..255
         if s.threshold == "otsu":
             level = cv2.threshold(alpha8, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
@@ -199,13 +198,14 @@ class MaskRefiner:
         self._previous = (smoothed, guide)
         return smoothed
 
-    def _dead_band(self, alpha: np.ndarray) -> np.ndarray:
-        """Move each matte pixel only by what exceeds a motion-gated dead band (a backlash filter)."""
+    def _dead_band(self, alpha: np.ndarray, per_strength: float) -> np.ndarray:
+        """Move each matte pixel only by what exceeds a motion-gated dead band (a backlash filter):
+        ``per_strength`` times ``temporal`` where the picture is still, the network's own figure."""
         previous = self._previous_alpha
         if self._stillness is None or previous is None or previous.shape != alpha.shape:
             self._previous_alpha = alpha.copy()
             return alpha
-        band = cv2.resize(self._stillness * (self.settings.temporal * DEAD_BAND_PER_STRENGTH), (alpha.shape[1], alpha.shape[0]))
+        band = cv2.resize(self._stillness * (self.settings.temporal * per_strength), (alpha.shape[1], alpha.shape[0]))
         # previous + sign(step) * max(|step| - band, 0), with step = alpha - previous, is a clamp:
         moved = cv2.min(cv2.max(previous, cv2.subtract(alpha, band)), cv2.add(alpha, band))
         self._previous_alpha = moved

@@ -17,9 +17,13 @@ flips it back and forth, and the refiner's temporal smoothing carries the matte 
 (at the change, 0.005-0.2 % of the picture flips on three shared clips: no more than from one
 ordinary frame to the next).
 
-It is not the default: on the 23 shared videos it flickers more (0.261 % against the VOC
-network's 0.227 %), and it needs a second network file, which is downloaded (only the VOC
-network ships with the package).
+It is the default. On the 23 shared videos it flickers no more than the VOC network alone
+(0.226 % against 0.227 %; lag 3.3 % against 3.1 %) once the selfie network has its own dead band
+(``ModelSpec.dead_band``), and at 720p it costs half the CPU (the selfie network takes 8.5 ms per
+mask against ~40). Only the VOC network ships with the package: the selfie network's file
+(0.25 MB) is downloaded on first use, and where it cannot be had (offline) the VOC network does
+every framing (``app.build_segmenter``). The selfie network drops lowered, motion-blurred hands
+that the VOC network keeps (``README.md``, known failure cases).
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ log = logging.getLogger(__name__)
 
 AUTO = "auto"
 WIDE, PORTRAIT = "deeplab-voc", "selfie"  # the registry's names: the network for each framing
-MEASURED = ("refined IoU / boundary F: portraits 0.966 / 0.671, people 0.860 / 0.690; videos: flicker 0.261 %, "
-            "lag 1.77 %")
+MEASURED = ("refined IoU / boundary F: portraits 0.966 / 0.671, people 0.860 / 0.690; videos: flicker 0.226 %, "
+            "lag 3.31 %")
 HOLD = 15  # masks in a row that must agree before the network changes
 PORTRAIT_AREA = 0.15  # the person's share of the picture
 PORTRAIT_BOTTOM = 0.3  # the person's share of the picture's bottom edge

@@ -18,7 +18,10 @@ import numpy as np
 
 from ..quiet import native_stderr_silenced
 from . import pascal, selfie
+from .auto import AUTO
 from .weights import WeightsSource
+
+DEAD_BAND = 0.4  # the refiner's dead band per unit of --temporal: at 0.7, still matte wobble of up to 0.28 is absorbed
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class ModelSpec:
     stretch: bool = False  # the frame is stretched to the square input instead of letterboxed
     detail: int | None = None  # input pixels per finest detail it resolves, where coarser than its stride:
     # the refiner's edge-aware filter is sized by it
+    dead_band: float = DEAD_BAND  # matte wobble the refiner absorbs where the picture is still, per unit of --temporal
     measured: str = ""  # speed and quality as measured on the shared sets, for `webcam-blur models`
 
     @property
@@ -85,7 +89,7 @@ MODELS: dict[str, ModelSpec] = {
             stride=16,
             tflite_layers=109,
             measured="31 ms per 720p mask (20 ms with --runtime int8); refined IoU / boundary F: portraits "
-            "0.956 / 0.590, people 0.859 / 0.678",
+            "0.956 / 0.590, people 0.859 / 0.678; videos: flicker 0.227 %, lag 3.10 %",
         ),
         ModelSpec(
             name="deeplab-voc-fast",
@@ -146,12 +150,16 @@ MODELS: dict[str, ModelSpec] = {
             preprocess=selfie.preprocess,
             decode=selfie.person,
             stride=1,
+            dead_band=1.0,  # its matte wobbles more where the picture is still. On the 23 shared videos with
+            # --model auto, flicker / lag: 0.261 % / 1.77 % at 0.4, 0.244 / 2.44 at 0.7, 0.233 / 3.00 at 0.85,
+            # 0.226 / 3.31 at 1.0 (the VOC network alone at 0.4: 0.227 / 3.10; at 0.7 its lag reaches 4.85)
             detail=4,  # its output is per pixel, its edges are not: a filter sized by 4 px scores portraits
             # 0.966 / 0.671 against 0.965 / 0.643 sized by 1 (people 0.850 / 0.700 against 0.849 / 0.697)
             input_size=selfie.INPUT_SIZE,
             stretch=True,
-            measured="7 ms per 720p mask; refined IoU / boundary F: portraits 0.966 / 0.671, people 0.850 / 0.700",
+            measured="7 ms per 720p mask; refined IoU / boundary F: portraits 0.966 / 0.671, people 0.850 / 0.700; "
+            "videos: flicker 0.225 %, lag 4.59 %",
         ),
     )
 }
-DEFAULT_MODEL = "deeplab-voc"
+DEFAULT_MODEL = AUTO  # chosen by measurement: models/auto.py

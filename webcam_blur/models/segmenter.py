@@ -13,7 +13,7 @@ import numpy as np
 from .. import __version__
 from ..errors import WebcamBlurError
 from .letterbox import Letterbox
-from .registry import ModelSpec
+from .registry import DEAD_BAND, ModelSpec
 
 
 class Segmentation:
@@ -26,13 +26,15 @@ class Segmentation:
     """
 
     def __init__(
-        self, margin: np.ndarray, probability: np.ndarray, box: Letterbox, stride: int, detail: int | None = None
+        self, margin: np.ndarray, probability: np.ndarray, box: Letterbox, stride: int, detail: int | None = None,
+        dead_band: float = DEAD_BAND,
     ) -> None:
         self._margin = margin
         self._probability = probability
         self.box = box
         self.stride = stride
         self.detail = detail or stride  # input pixels per finest detail the network resolves
+        self.dead_band = dead_band  # the refiner's dead band per unit of --temporal (``ModelSpec.dead_band``)
 
     @property
     def cell(self) -> float:
@@ -156,7 +158,7 @@ class PersonSegmenter:
         """The person in one 8-bit BGR frame (``frames.as_bgr`` makes any image one)."""
         logits, box = self.logits(frame)
         margin, probability = self.spec.decode(logits)
-        return Segmentation(margin, probability, box, self.spec.stride, self.spec.detail)
+        return Segmentation(margin, probability, box, self.spec.stride, self.spec.detail, self.spec.dead_band)
 
 
 def _published_runtime(spec: ModelSpec, path: Path, shape: tuple[int, int], threads: int | None) -> Runtime:
