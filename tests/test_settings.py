@@ -18,6 +18,13 @@ def test_all_bad_settings_are_listed_at_once():
     assert "\n" not in message
 
 
+def test_a_weights_file_without_a_model_is_for_the_vocs_network_and_auto_takes_none():
+    assert make_settings({}).model == "auto"
+    assert make_settings({"weights": "my.tflite"}).model == "deeplab-voc"
+    with pytest.raises(WebcamBlurError, match="--weights names one network's file: not with --model auto"):
+        make_settings({"model": "auto", "weights": "my.tflite"})
+
+
 def test_config_file_is_read_and_flags_win(tmp_path):
     config = tmp_path / "webcam-blur.toml"
     config.write_text('blur = 80\nmodel-size = 385\neffect = "bokeh"\nno_such = 1\nmodel_size = 3\n')

@@ -109,3 +109,29 @@ def test_extreme_aspect_frames_get_a_matte_of_their_size(shape):
     frame = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
     matte = MaskRefiner(RefineSettings()).refine(frame, FakeSegmentation(frame))
     assert matte.shape == shape and matte.dtype == np.uint8
+
+
+class _Unsure(FakeSegmentation):
+    """A network that changes its mind about a still strip beside the block: 0.3 person, then 0.9."""
+
+    def __init__(self, frame, person, dead_band):
+        super().__init__(frame)
+        self.person, self.dead_band = person, dead_band
+
+    def probability_at(self, width, height):
+        probability = super().probability_at(width, height)
+        probability[:, round(width * 0.45):round(width * 0.6)] = self.person
+        return probability
+
+
+@pytest.mark.parametrize("dead_band, taken", [(DEAD_BAND, True), (1.0, False)])
+def test_the_dead_band_is_the_networks_own(dead_band, taken):
+    """On a still picture the matte follows a network's change of mind only beyond its own dead band: the
+    selfie network, wobblier where nothing moves, declares 1.0 against the VOC network's 0.4."""
+    frame = _block_frame(40)
+    refiner = MaskRefiner(RefineSettings(temporal=0.7))
+    for person in [0.3] * 3 + [0.9] * 30:
+        mask = binary_mask(refiner.refine(frame, _Unsure(frame, person, dead_band)))
+    strip = mask[100:160, round(320 * 0.5):round(320 * 0.55)]
+    assert (strip > 0).all() if taken else not strip.any()
+    assert (mask[100:160, 60:100] > 0).all()  # the block is person throughout

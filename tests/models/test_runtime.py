@@ -61,9 +61,12 @@ def test_a_cached_runtime_made_for_another_shape_is_rebuilt(tflite_path, tmp_pat
     assert wide.read_bytes() != square.read_bytes()  # rebuilt for its own shape
 
 
-def test_a_warm_cache_runs_without_tensorflow_or_keras(tflite_path, shared, tmp_path):
-    """The warm photo path loads LiteRT, OpenCV and numpy only (TensorFlow costs ~4 s and ~500 MB)."""
-    args = ["photo", str(shared / "images" / "face.jpg"), "-o", str(tmp_path / "out.png"), "--weights", str(tflite_path)]
+@pytest.mark.parametrize("network", ["deeplab-voc", "default"])
+def test_a_warm_cache_runs_without_tensorflow_or_keras(tflite_path, shared, tmp_path, network):
+    """The warm photo path loads LiteRT, OpenCV and numpy only (TensorFlow costs ~4 s and ~500 MB); the
+    default runs both its networks on a portrait (the VOC one to find the framing, then the selfie one)."""
+    chosen = ["--weights", str(tflite_path)] if network == "deeplab-voc" else []
+    args = ["photo", str(shared / "images" / "grace_hopper.bmp"), "-o", str(tmp_path / "out.png"), *chosen]
     assert run_app(*args).returncode == 0  # warms the cache for this photo's shape, if it was cold
     code = (
         "import sys; from webcam_blur import cli; code = cli.main(sys.argv[1:]); "
