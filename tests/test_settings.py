@@ -18,7 +18,7 @@ def test_all_bad_settings_are_listed_at_once():
     assert "\n" not in message
 
 
-def test_a_weights_file_without_a_model_is_for_the_vocs_network_and_auto_takes_none():
+def test_a_weights_file_without_a_model_is_for_the_voc_network_and_auto_takes_none():
     assert make_settings({}).model == "auto"
     assert make_settings({"weights": "my.tflite"}).model == "deeplab-voc"
     with pytest.raises(WebcamBlurError, match="--weights names one network's file: not with --model auto"):

@@ -244,7 +244,7 @@ def make_settings(values: dict[str, object], origins: dict[str, str] | None = No
     effect = EFFECTS.get(checked.get("effect", DEFAULTS.effect))
     if effect is not None and effect.needs_background and not checked.get("background"):
         problems.append(f"--effect {effect.name} needs --background IMAGE|VIDEO|#RRGGBB")
-    if "model" in values and checked.get("model") == AUTO_MODEL and checked.get("weights"):
+    if checked.get("model") == AUTO_MODEL and checked.get("weights"):
         problems.append(f"--weights names one network's file: not with --model {AUTO_MODEL} (use --models-dir)")
     if problems:
         raise WebcamBlurError("; ".join(problems))

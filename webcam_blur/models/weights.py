@@ -129,12 +129,12 @@ def fetch(source: WeightsSource) -> Path:
                                f"at {target} or in a folder named by --models-dir")
 
     kept = target.is_file() and (source.sha256 is None or sha256_of(target) == source.sha256)  # Keras keeps it
-    server = _first_hop(source.url)
-    try:  # before importing Keras (seconds, and hundreds of MB) for nothing on a computer without a network
-        if not kept:
+    if not kept:  # before importing Keras (seconds, and hundreds of MB) for nothing on a computer without a network
+        server = _first_hop(source.url)
+        try:
             socket.create_connection(server, timeout=DOWNLOAD_TIMEOUT).close()
-    except OSError as e:
-        raise failure(f"{server[0]} cannot be reached: {e.strerror or e}") from None
+        except OSError as e:
+            raise failure(f"{server[0]} cannot be reached: {e.strerror or e}") from None
     import keras
 
     if not target.exists():
