@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from webcam_blur.frames import decode_video
+from webcam_blur.live.overlay import draw_label
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "webcam_blur" / "assets" / "again.mkv"
@@ -52,8 +53,7 @@ def _through_app(frames: list[np.ndarray], folder: Path, name: str, *flags: str)
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
     image = image.copy()
-    cv2.putText(image, text, (12, 32), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0), 5, cv2.LINE_AA)
-    cv2.putText(image, text, (12, 32), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2, cv2.LINE_AA)
+    draw_label(image, text, (12, 32), 0.9)  # the preview's legible text
     return image
 
 

@@ -245,10 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         video = args.video or shared_dir() / "videos" / DEFAULT_VIDEO
         if not video.is_file():
             raise WebcamBlurError(f"benchmark video not found: {video} (pass --video)")
-        values = {"model": args.model or (WIDE if args.weights else DEFAULTS.model), "model_size": args.model_size, "canvas": args.canvas, "device": args.device,
+        values = {"model_size": args.model_size, "canvas": args.canvas, "device": args.device,
                   "runtime": args.runtime, "matte": args.mask, "motion_gate": args.motion_gate,
                   "effect": args.effect}
-        values.update({key: value for key, value in (("weights", args.weights), ("threads", args.threads)) if value})
+        # Unset, the model is the settings' default (deeplab-voc where --weights names a file).
+        values.update({key: value for key, value in (("model", args.model), ("weights", args.weights),
+                                                     ("threads", args.threads)) if value})
         settings = make_settings(values)
         results = benchmark(video, settings, resolutions, args.seconds, args.naive_seconds)
     except WebcamBlurError as e:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-GROW = np.ones((3, 3), np.uint8)
+_GROW = np.ones((3, 3), np.uint8)
 
 
 def blur_sigma(strength: float, height: int, width: int) -> float:
@@ -80,7 +80,7 @@ def blurred_background(
 def background_weight(matte: np.ndarray, shape: tuple) -> np.ndarray:
     """1 where the background is, 0 on the person, at ``shape``: the person grown by a pixel so that its
     mixed edge pixels do not count as background."""
-    person = cv2.dilate(cv2.resize(matte, (shape[1], shape[0]), interpolation=cv2.INTER_AREA), GROW)
+    person = cv2.dilate(cv2.resize(matte, (shape[1], shape[0]), interpolation=cv2.INTER_AREA), _GROW)
     return 1.0 - person.astype(np.float32) * (1 / 255)
 
 

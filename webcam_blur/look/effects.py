@@ -15,8 +15,8 @@ import numpy as np
 
 from ..resources import Resource
 from .background import Background
-from .blur import GROW, blurred_background
-from .lens import defocus, lens_blur
+from .blur import background_weight, blurred_background
+from .lens import defocus, depth_span, lens_blur
 
 
 
@@ -83,7 +83,7 @@ class Pixelate(Resource):
         if block < 2:
             return None
         grid = (max(1, width // block), max(1, height // block))
-        weight = 1.0 - cv2.dilate(matte, GROW).astype(np.float32) * (1 / 255)  # the person adds no colour
+        weight = background_weight(matte, matte.shape)  # the person adds no colour
         total = cv2.resize(weight, grid, interpolation=cv2.INTER_AREA)
         colour = cv2.resize(frame.astype(np.float32) * weight[..., None], grid, interpolation=cv2.INTER_AREA)
         plain = cv2.resize(frame, grid, interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -110,7 +110,7 @@ class Depth(Resource):
 
     def __init__(self, estimator) -> None:
         self.estimator = estimator
-        self._depth: np.ndarray | None = None
+        self._depth: tuple[np.ndarray, tuple[float, float]] | None = None  # the map and its span
         self._estimating = threading.Lock()  # the first frame's estimate may meet the pipeline's first refresh
 
     @classmethod
@@ -122,14 +122,15 @@ class Depth(Resource):
     def refresh(self, frame: np.ndarray) -> None:
         """Estimate the depth of ``frame`` for the frames to come."""
         with self._estimating:  # one runtime, one caller at a time
-            self._depth = self.estimator.estimate(frame)
+            depth = self.estimator.estimate(frame)
+            self._depth = (depth, depth_span(depth))
 
     def backdrop(self, frame: np.ndarray, matte: np.ndarray, strength: float) -> np.ndarray | None:
         if self._depth is None:
             self.refresh(frame)
-        depth = self._depth
+        depth, span = self._depth
         person = cv2.resize(matte, (depth.shape[1], depth.shape[0]), interpolation=cv2.INTER_AREA) > 127
-        return lens_blur(frame, matte, defocus(depth, person), strength)
+        return lens_blur(frame, matte, defocus(depth, person, span), strength)
 
     def close(self) -> None:
         pass

@@ -19,18 +19,25 @@ LAYERS = 3  # blur layers between sharp and full strength; the blur in between i
 FLOOR = 1 / LAYERS  # the least blur of the background: a wall at the person's depth is softened, never legible
 
 
-def defocus(inverse_depth: np.ndarray, person: np.ndarray) -> np.ndarray:
+def defocus(inverse_depth: np.ndarray, person: np.ndarray, span: tuple[float, float] | None = None) -> np.ndarray:
     """0..1 per depth-map pixel: how far from the focus plane, relative to the farthest part of the picture.
 
     ``inverse_depth``: the network's output (larger = nearer, any scale); ``person``: a boolean
     mask at the same size. Focus is the person's median inverse depth (with no person: the
     nearest tenth of the picture). Things nearer than the person blur too, as through a lens.
+    ``span``: the 2nd and 98th percentiles of ``inverse_depth`` where known (``depth_span``).
     """
     focus = float(np.median(inverse_depth[person])) if person.any() else float(np.percentile(inverse_depth, 90))
-    low, high = np.percentile(inverse_depth, (2, 98))
+    low, high = span if span is not None else depth_span(inverse_depth)
     spread = max(focus - low, 0.1 * (high - low), 1e-6)
     amount = np.abs(inverse_depth - focus) * np.float32(1 / spread)
     return np.clip(amount, FLOOR, 1.0).astype(np.float32)
+
+
+def depth_span(inverse_depth: np.ndarray) -> tuple[float, float]:
+    """The depth map's range, robust to outliers: 1.9 ms at 320x192, so worked out once per depth map."""
+    low, high = np.percentile(inverse_depth, (2, 98))
+    return float(low), float(high)
 
 
 def lens_blur(frame: np.ndarray, matte: np.ndarray, blur: np.ndarray, strength: float) -> np.ndarray | None:
@@ -52,17 +59,19 @@ def lens_blur(frame: np.ndarray, matte: np.ndarray, blur: np.ndarray, strength: 
     work = small.shape[:2]
     steps = cv2.resize(blur, (work[1], work[0]), interpolation=cv2.INTER_LINEAR) * LAYERS
     mixed = np.zeros((*work, 3), np.float32)
+    image = weight = None  # of the current pyramid level, shared by the layers blurred there
     for layer in range(1, LAYERS + 1):
         layer_sigma = sigma * layer / LAYERS
         while levels < halvings(layer_sigma, height, width):  # further down the same pyramid
-            small, person, levels = cv2.pyrDown(small), cv2.pyrDown(person), levels + 1
+            small, person, levels, image = cv2.pyrDown(small), cv2.pyrDown(person), levels + 1, None
         layer_sigma /= 2**levels
+        if image is None:
+            image, weight = small.astype(np.float32) * (1 / 255), background_weight(person, small.shape)
 
         def spread(x, s=layer_sigma):
             return cv2.GaussianBlur(x, (0, 0), s, borderType=cv2.BORDER_REFLECT)
 
-        image = small.astype(np.float32) * (1 / 255)
-        blurred = without_person(image, background_weight(person, small.shape), spread)
+        blurred = without_person(image, weight, spread)
         if blurred.shape[:2] != work:
             blurred = cv2.resize(blurred, (work[1], work[0]), interpolation=cv2.INTER_LINEAR)
         share = np.clip(1.0 - np.abs(steps - layer), 0.0, 1.0)  # tent weights over the layer index

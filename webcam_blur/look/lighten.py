@@ -133,7 +133,9 @@ class Lightener:
             return self.amount
         decided = lift_amount(frame, matte)
         previous = decided if self._smoothed is None else self._smoothed
-        self._smoothed = self.amount = previous + SMOOTHING * (decided - previous)
+        self._smoothed = previous + SMOOTHING * (decided - previous)
+        # An easing never reaches 0: under half of auto's finest step it is 0, so a lit room lifts nothing.
+        self.amount = 0.0 if self._smoothed < _AMOUNTS[1] / 2 else self._smoothed
         return self.amount
 
     def apply(self, frame: np.ndarray, matte: np.ndarray, amount: float | None) -> np.ndarray:
@@ -150,9 +152,11 @@ class Lightener:
         if self._table is None or self._table[0] != amount:
             self._table = (amount, gain_table(amount))
         table = self._table[1]
+        if not table.any():
+            return frame
         weight = inner(matte)
         x, y, w, h = cv2.boundingRect(weight)
-        if w == 0 or h == 0 or not table.any():
+        if w == 0 or h == 0:
             return frame
         box = (slice(y, y + h), slice(x, x + w))
         shape = frame.shape[:2]

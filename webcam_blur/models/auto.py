@@ -65,9 +65,8 @@ def _framing(segmentation) -> bool:
 class AutoSegmenter:
     """Segments with ``portrait`` while the picture is framed as a portrait, with ``wide`` otherwise."""
 
-    def __init__(self, wide, portrait, hold: int = HOLD) -> None:
+    def __init__(self, wide, portrait) -> None:
         self.networks = {False: wide, True: portrait}
-        self.hold = hold
         self.portrait: bool | None = None  # the framing in use; None: nothing seen yet
         self.changes = 0
         self._against = 0  # masks in a row that disagree with the framing in use
@@ -89,7 +88,7 @@ class AutoSegmenter:
             return self.networks[True].segment(frame) if self.portrait else segmentation
         segmentation = self.networks[self.portrait].segment(frame)
         self._against = self._against + 1 if _framing(segmentation) != self.portrait else 0
-        if self._against >= self.hold:
+        if self._against >= HOLD:
             self.portrait, self._against = not self.portrait, 0
             self.changes += 1
             log.info("the framing changed: segmenting with %s", PORTRAIT if self.portrait else WIDE)

@@ -13,7 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .. import __version__
 from ..quiet import native_stderr_silenced
 from . import tcmonodepth, weights
 
@@ -28,12 +27,11 @@ class DepthEstimator:
     @classmethod
     def load(cls, models_dir: str | os.PathLike | None = None, threads: int | None = None) -> "DepthEstimator":
         """The published network (from the models folder, the cache or its pinned URL), through its cached runtime."""
-        from .runtime import make_runtime
+        from .runtime import cached_path, make_runtime
 
         path = weights.locate(tcmonodepth.DEPTH, Path(models_dir) if models_dir else None)
         height, width = tcmonodepth.INPUT_SHAPE
-        cached = weights.cache_dir() / (
-            f"runtime-{weights.sha256_of(path)[:16]}-tcmonodepth-v{__version__}-{height}x{width}.tflite")
+        cached = cached_path(weights.sha256_of(path), "tcmonodepth", (height, width))
 
         def build():
             with native_stderr_silenced():  # TensorFlow's C++ start-up lines

@@ -20,10 +20,10 @@ from typing import Callable
 
 import numpy as np
 
-from .. import memory
+from .. import __version__, memory
 from ..errors import WebcamBlurError
 from ..quiet import native_stderr_silenced
-from .weights import sha256_of
+from .weights import cache_dir, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,12 @@ def gpu_available() -> bool:
 
 
 FLOAT_LAYERS = ("expanded_conv_depthwise_relu",)  # kept float in an int8 export: see _quantize
+
+
+def cached_path(digest: str, network: str, shape: tuple[int, int], kind: str = "") -> Path:
+    """Where the runtime of ``network`` is cached for input ``shape``: keyed by its weights file's
+    SHA-256 (``digest``), the network, this package's version and ``kind`` (``-int8``)."""
+    return cache_dir() / f"runtime-{digest[:16]}-{network}-v{__version__}{kind}-{shape[0]}x{shape[1]}.tflite"
 
 
 def make_runtime(

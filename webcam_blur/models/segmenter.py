@@ -10,7 +10,6 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
-from .. import __version__
 from ..errors import WebcamBlurError
 from .letterbox import Letterbox
 from .registry import DEAD_BAND, ModelSpec
@@ -100,7 +99,7 @@ class PersonSegmenter:
         """
         from . import weights as weights_module
         from .calibration import calibration_inputs
-        from .runtime import make_runtime
+        from .runtime import cached_path, make_runtime
 
         path = Path(weights) if weights else weights_module.locate(spec.weights, models_dir)
         if not path.is_file():
@@ -110,8 +109,7 @@ class PersonSegmenter:
                 raise WebcamBlurError(f"{spec.name} is not a Keras model: it runs through LiteRT on the CPU only "
                                       "(drop --runtime keras and --device gpu)")
             return cls(spec, lambda shape: _published_runtime(spec, path, shape, threads), spec.input_size, fit=False)
-        cache = weights_module.cache_dir()
-        key = f"{weights_module.sha256_of(path)[:16]}-{spec.name}-v{__version__}"
+        digest = weights_module.sha256_of(path)
         models: dict[tuple[int, int], object] = {}
 
         def keras_model(shape: tuple[int, int]):
@@ -125,8 +123,7 @@ class PersonSegmenter:
             return models[shape]
 
         def runtime_for(shape: tuple[int, int]) -> Runtime:
-            kind = "-int8" if runtime == "int8" else ""
-            cached = cache / f"runtime-{key}{kind}-{shape[0]}x{shape[1]}.tflite"
+            cached = cached_path(digest, spec.name, shape, "-int8" if runtime == "int8" else "")
             return make_runtime(lambda: keras_model(shape), runtime, device, cached, shape, threads,
                                 lambda: calibration_inputs(shape, spec.preprocess))
 
